@@ -1,0 +1,34 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+# Each creates .venv when missing and installs the project into it first.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: demo test lab bench install clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+# Fine-tune the packaged pretrained model on the embedded sample data, headless,
+# through a real kernel; writes out/quickstart.ipynb and out/quickstart.html.
+demo: $(STAMP)
+	$(PY) examples/run_notebook.py examples/quickstart.ipynb --out out
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab examples
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_import.py
+	$(PY) benchmarks/bench_finetune.py
+
+clean:
+	rm -rf out runs .pytest_cache

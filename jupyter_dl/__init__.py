@@ -1,0 +1,57 @@
+"""jupyter_dl: fine-tune pretrained image models in one notebook line.
+
+``%load_ext jupyter_dl`` registers the magics. Importing this package is
+instant: torch, torchvision, timm and fastai are imported only when a magic or
+API function first needs them (module-level ``__getattr__``, PEP 562).
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it; resolved on first access
+_LAZY = {
+    "finetune": "jupyter_dl.api",
+    "lr_find": "jupyter_dl.api",
+    "load_learner": "jupyter_dl.learner",
+    "Learner": "jupyter_dl.learner",
+    "UserInputError": "jupyter_dl.errors",
+}
+_LAZY_MODULES = {"datasets": "jupyter_dl.datasets"}
+
+__all__ = ["load_ipython_extension", "unload_ipython_extension", *_LAZY, *_LAZY_MODULES]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+    elif name in _LAZY_MODULES:
+        value = importlib.import_module(_LAZY_MODULES[name])
+    else:
+        raise AttributeError(f"module 'jupyter_dl' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext jupyter_dl``: register the magics (no heavy imports)."""
+    from .magics import DLMagics
+
+    ipython.register_magics(DLMagics)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """``%unload_ext jupyter_dl``: remove the magics again."""
+    from .magics import DLMagics
+
+    magics = ipython.magics_manager.magics
+    for kind in ("line", "cell"):
+        for name in DLMagics.magics.get(kind, {}):
+            magics[kind].pop(name, None)
+    ipython.magics_manager.registry.pop("DLMagics", None)

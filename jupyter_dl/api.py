@@ -1,0 +1,125 @@
+"""The Python API behind the magics: ``finetune()`` and ``lr_find()``.
+
+``%finetune [ARCH] DATA --opt ...`` is exactly ``finetune(DATA, arch=ARCH, opt=...)``.
+Bad input raises :class:`~jupyter_dl.errors.UserInputError` (a ``ValueError``)
+with one sentence that says what to do; nothing is written before the input is
+known to be good.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Sequence
+
+from .errors import UserInputError
+
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+
+def _check_options(*, epochs: int | None = None, freeze_epochs: int | None = None, bs: int, size: int,
+                   valid_pct: float, workers: int | None, precision: str) -> None:
+    for name, value in (("epochs", epochs), ("bs", bs), ("size", size)):
+        if value is not None and (not isinstance(value, int) or value <= 0):
+            raise UserInputError(f"--{name} must be a positive whole number, not {value!r}.")
+    if freeze_epochs is not None and (not isinstance(freeze_epochs, int) or freeze_epochs < 0):
+        raise UserInputError(f"--freeze-epochs must be 0 or more, not {freeze_epochs!r}.")
+    if not 0 < valid_pct < 1:
+        raise UserInputError(f"--valid-pct must be between 0 and 1 (e.g. 0.2), not {valid_pct!r}.")
+    if workers is not None and workers < 0:
+        raise UserInputError(f"--workers must be 0 or more, not {workers!r}.")
+    if precision not in PRECISIONS:
+        raise UserInputError(f"--precision must be one of {', '.join(PRECISIONS)}, not {precision!r}.")
+
+
+def _default_workers() -> int:
+    return min(os.cpu_count() or 1, 8)
+
+
+def _data_name(data: Any) -> str:
+    return data if isinstance(data, str) else type(data).__name__
+
+
+def build_learner(data: Any, arch: Any = None, *, bs: int = 64, size: int = 224, valid_pct: float = 0.2,
+                  seed: int = 42, metrics: Sequence[str] = ("accuracy",), device: str = "auto",
+                  precision: str = "auto", workers: int | None = None, weights: str | None = None,
+                  pretrained: bool = True, label_col: str = "label", path_col: str = "path",
+                  label_re: str | None = None, augment: str = "light",
+                  namespace: dict[str, Any] | None = None, learner_name: str = "learn"):
+    """Resolve data and model, build loaders and a Trainer: a Learner ready to train."""
+    _check_options(bs=bs, size=size, valid_pct=valid_pct, workers=workers, precision=precision)
+    from .data import make_loaders, resolve_data
+    from .learner import Learner
+    from .models import DEFAULT_ARCH, create_model
+    from .train import Trainer, resolve_device, seed_everything
+
+    torch_device = resolve_device(device)       # fails fast on --device cuda without CUDA
+    seed_everything(seed)
+    source = resolve_data(data, label_col=label_col, path_col=path_col, label_re=label_re,
+                          valid_pct=valid_pct, seed=seed, namespace=namespace)
+    bundle = create_model(arch if arch is not None else DEFAULT_ARCH, len(source.classes),
+                          pretrained=pretrained, weights=weights, namespace=namespace)
+    trainer = Trainer(bundle.model, device=torch_device, precision=precision, metrics=tuple(metrics),
+                      seed=seed)
+    loaders = make_loaders(source, size=size, bs=bs, workers=_default_workers() if workers is None else workers,
+                           device=trainer.device, mean=bundle.mean, std=bundle.std, augment=augment, seed=seed,
+                           channels_last=trainer.channels_last)
+    config = dict(data=_data_name(data), data_description=loaders.description, arch=bundle.arch,
+                  source=bundle.source, weights=bundle.weights, classes=loaders.classes, n_train=loaders.n_train,
+                  n_valid=loaders.n_valid, skipped=len(loaders.skipped), bs=bs, size=size, valid_pct=valid_pct,
+                  seed=seed, metrics=list(metrics), device=str(trainer.device), precision=trainer.precision,
+                  augment=augment)
+    learner = Learner(bundle, loaders.classes, size=size, trainer=trainer, loaders=loaders, config=config,
+                      name=learner_name)
+    if namespace is not None:
+        # Stored before training, so an error mid-run never loses the trained weights.
+        namespace[learner_name] = learner
+    return learner
+
+
+def finetune(data: Any, arch: Any = None, *, epochs: int = 1, freeze_epochs: int = 1,
+             lr: float | str | None = None, quiet: bool = False, **options: Any):
+    """Fine-tune a pretrained image classifier on ``data`` and return the learner.
+
+    ``data``: a folder (one sub-folder per class, or ``train/`` + ``valid/``), a CSV
+    file, ``"sample"``, a DataFrame, a torch Dataset or fastai DataLoaders.
+    ``arch``: a timm or torchvision model name, an ``nn.Module``, or None for the
+    offline default (EfficientNet-Lite0, ImageNet weights shipped in a package).
+    ``lr``: the head's learning rate, or ``"find"`` to use the LR finder's suggestion.
+    Other options: see :func:`build_learner` (bs, size, valid_pct, seed, metrics, device,
+    precision, workers, weights, pretrained, label_col, path_col, label_re, augment).
+    """
+    _check_options(epochs=epochs, freeze_epochs=freeze_epochs, bs=options.get("bs", 64),
+                   size=options.get("size", 224), valid_pct=options.get("valid_pct", 0.2),
+                   workers=options.get("workers"), precision=options.get("precision", "auto"))
+    if isinstance(lr, str) and lr != "find":
+        raise UserInputError(f"lr must be a number or 'find', not {lr!r}.")
+    if isinstance(lr, (int, float)) and lr <= 0:
+        raise UserInputError(f"lr must be positive, not {lr!r}.")
+    learner = build_learner(data, arch, **options)
+    if lr == "find":
+        from .ui.display import show_lr_find
+
+        result = learner.lr_find()
+        show_lr_find(result, quiet=quiet)
+        lr = result.suggested
+    learner.fine_tune(epochs=epochs, freeze_epochs=freeze_epochs, lr=lr, quiet=quiet)
+    from .ui.display import show_summary
+
+    show_summary(learner)
+    return learner
+
+
+def lr_find(data: Any, arch: Any = None, *, start_lr: float = 1e-7, end_lr: float = 10.0, num_it: int = 100,
+            quiet: bool = False, **options: Any):
+    """Run the LR finder on ``data`` and return the learner (weights untouched).
+
+    The suggestion is ``learner.suggested_lr``; the sweep is ``learner.lr_find_result``.
+    """
+    if not 0 < start_lr < end_lr:
+        raise UserInputError(f"--start-lr must be positive and below --end-lr, got {start_lr} and {end_lr}.")
+    if num_it < 2:
+        raise UserInputError(f"--num-it must be at least 2, not {num_it}.")
+    learner = build_learner(data, arch, **options)
+    from .ui.display import show_lr_find
+
+    show_lr_find(learner.lr_find(start_lr=start_lr, end_lr=end_lr, num_it=num_it), quiet=quiet)
+    return learner

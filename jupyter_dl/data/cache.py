@@ -1,0 +1,295 @@
+"""Decode and resize every image once; keep the uint8 pixels on disk for the next run.
+
+An entry is two files in ``cache_dir("images")``: ``<size>px-<key>.npy`` (the
+N x 3 x S x S uint8 pixels of the readable files, in item order) and
+``<size>px-<key>.json`` (per item: its fingerprint, its row or why it was
+skipped). The key hashes (resolved path, byte size, mtime) of every item and
+the size, so an edited, replaced or touched file gives a new key. The JSON is
+written last and marks the entry complete; both are written to a temp file
+and moved into place with os.replace, so a reader never sees half an entry.
+
+On a miss, rows of files already decoded by recent entries of the same size
+(fingerprint unchanged) are copied instead of decoded again: a new split, a
+deleted or relabelled file, or one added image costs almost nothing.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+import torch
+
+from jupyter_dl.paths import cache_dir
+
+from .images import UnreadableImageError
+from .images import load_square as decode_file  # module global, so tests can count decodes
+
+CACHE_VERSION = 1
+MAX_ENTRIES = 24  # newest entries kept; older ones are deleted after each write
+REUSE_SOURCES = 8  # recent entries searched for rows to reuse on a miss
+STALE_TEMP_S = 3600.0
+
+Fingerprint = tuple[str, int, int]  # (resolved path, byte size, mtime in ns)
+Progress = Callable[[int, int], None]
+
+
+def build_image_cache(items: list[tuple[Path, int]], size: int, workers: int = 0, *,
+                      progress: Progress | None = None
+                      ) -> tuple[torch.Tensor, torch.Tensor, list[tuple[Path, str]]]:
+    """Decode ``items`` to (uint8 N x 3 x size x size, int64 labels, skipped (path, reason)).
+
+    Unreadable files are left out of both tensors and listed in ``skipped``. A
+    second call on unchanged files loads the pixels from disk without decoding.
+    ``workers`` > 1 decodes in that many threads (PIL releases the GIL).
+    ``progress(done, total)`` is called while decoding.
+    """
+    if not items:  # e.g. valid_pct=0: nothing to decode, nothing worth an entry on disk
+        return torch.empty((0, 3, size, size), dtype=torch.uint8), torch.empty(0, dtype=torch.int64), []
+    fingerprints = [_fingerprint(path) for path, _ in items]
+    folder = _cache_folder()
+    stem = f"{size}px-{_key(fingerprints, size)}"
+    found = _load_entry(folder, stem, len(items), size) if folder is not None else None
+    if found is not None:
+        pixels, rows, reasons = found
+    else:
+        pixels, rows, reasons = _build(fingerprints, size, workers, folder, stem, progress)
+    kept = [i for i, row in enumerate(rows) if row >= 0]
+    labels = torch.tensor([int(items[i][1]) for i in kept], dtype=torch.int64)
+    skipped = [(Path(items[i][0]), reasons.get(i, "unreadable image")) for i, row in enumerate(rows) if row < 0]
+    return pixels, labels, skipped
+
+
+def _cache_folder() -> Path | None:
+    try:
+        return cache_dir("images")
+    except OSError as exc:  # read-only home, no permission: decode in memory only
+        warnings.warn(f"jupyter_dl has no usable image cache folder ({exc}); images are decoded on every run.")
+        return None
+
+
+# ----------------------------------------------------------------------------- keys
+def _fingerprint(path: Path) -> Fingerprint | None:
+    resolved = os.path.realpath(path)
+    try:
+        stat = os.stat(resolved)
+    except OSError:
+        return None
+    return resolved, stat.st_size, stat.st_mtime_ns
+
+
+def _key(fingerprints: list[Fingerprint | None], size: int) -> str:
+    text = json.dumps([CACHE_VERSION, size, fingerprints], separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+# ----------------------------------------------------------------------------- reading
+def _load_entry(folder: Path, stem: str, n_items: int, size: int
+                ) -> tuple[torch.Tensor, list[int], dict[int, str]] | None:
+    meta_path = folder / f"{stem}.json"
+    try:
+        meta = json.loads(meta_path.read_text())
+        rows = [int(row) for row in meta["rows"]]
+        reasons = {int(i): str(reason) for i, reason in meta["reasons"].items()}
+        # Copy-on-write memory map: opening is instant, pages load on first use and stay
+        # shared in the OS page cache; "c" (not "r") gives a writable array torch accepts.
+        pixels = np.load(folder / f"{stem}.npy", mmap_mode="c")
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # absent, or damaged / half-deleted: rebuild
+    n_kept = sum(row >= 0 for row in rows)
+    if len(rows) != n_items or pixels.shape != (n_kept, 3, size, size) or pixels.dtype != np.uint8:
+        return None
+    _touch(meta_path)  # most recently used entries survive pruning
+    return torch.from_numpy(pixels), rows, reasons
+
+
+def _reusable(folder: Path, size: int, exclude: str, wanted: set[Fingerprint]
+              ) -> dict[Fingerprint, tuple[Path, int, str | None]]:
+    """Fingerprint -> (npy file, row, reason) from recent entries of the same size."""
+    found: dict[Fingerprint, tuple[Path, int, str | None]] = {}
+    for meta_path in _entries_newest_first(folder, size)[:REUSE_SOURCES]:
+        if meta_path.stem == exclude:
+            continue
+        try:
+            meta = json.loads(meta_path.read_text())
+            pairs = zip(meta["fingerprints"], meta["rows"])
+            reasons = meta["reasons"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        npy = meta_path.with_suffix(".npy")
+        for index, (fingerprint, row) in enumerate(pairs):
+            if fingerprint is None:
+                continue
+            fingerprint = tuple(fingerprint)
+            if fingerprint in wanted and fingerprint not in found:
+                found[fingerprint] = (npy, int(row), reasons.get(str(index)))
+    return found
+
+
+def _entries_newest_first(folder: Path, size: int | None = None) -> list[Path]:
+    pattern = f"{size}px-*.json" if size is not None else "*px-*.json"
+    stamped = []
+    for path in folder.glob(pattern):
+        try:
+            stamped.append((path.stat().st_mtime, path))
+        except OSError:
+            pass
+    return [path for _, path in sorted(stamped, reverse=True)]
+
+
+# ----------------------------------------------------------------------------- building
+def _build(fingerprints: list[Fingerprint | None], size: int, workers: int, folder: Path | None, stem: str,
+           progress: Progress | None) -> tuple[torch.Tensor, list[int], dict[int, str]]:
+    n = len(fingerprints)
+    pixels = torch.empty((n, 3, size, size), dtype=torch.uint8)
+    ok = [False] * n
+    reasons: dict[int, str] = {}
+    for i, fingerprint in enumerate(fingerprints):
+        if fingerprint is None:
+            reasons[i] = "the file does not exist"
+
+    wanted = {fp for fp in fingerprints if fp is not None}
+    reuse = _reusable(folder, size, stem, wanted) if wanted and folder is not None else {}
+    to_decode = _copy_reused(fingerprints, reuse, pixels, ok, reasons)
+
+    done = n - len(to_decode)
+    for i, result in zip(to_decode, _decode_all([fingerprints[i][0] for i in to_decode], size, workers)):
+        if isinstance(result, torch.Tensor):
+            pixels[i] = result
+            ok[i] = True
+        else:
+            reasons[i] = result
+        done += 1
+        if progress is not None:
+            progress(done, n)
+
+    if not all(ok):
+        pixels = pixels[torch.tensor(ok, dtype=torch.bool)]
+    rows, next_row = [], 0
+    for good in ok:
+        rows.append(next_row if good else -1)
+        next_row += good
+    if folder is not None:
+        _save_entry(folder, stem, size, pixels, fingerprints, rows, reasons)
+    return pixels, rows, reasons
+
+
+def _copy_reused(fingerprints: list[Fingerprint | None], reuse: dict, pixels: torch.Tensor,
+                 ok: list[bool], reasons: dict[int, str]) -> list[int]:
+    """Fill rows (and known failures) from earlier entries; return the item indices still to decode."""
+    by_source: dict[Path, tuple[list[int], list[int]]] = {}
+    to_decode = []
+    for i, fingerprint in enumerate(fingerprints):
+        if fingerprint is None:
+            continue
+        hit = reuse.get(fingerprint)
+        if hit is None:
+            to_decode.append(i)
+        elif hit[1] < 0:
+            reasons[i] = hit[2] or "unreadable image"
+        else:
+            targets, rows = by_source.setdefault(hit[0], ([], []))
+            targets.append(i)
+            rows.append(hit[1])
+    for npy, (targets, rows) in by_source.items():
+        try:
+            source = np.load(npy, mmap_mode="r")
+            block = torch.from_numpy(np.ascontiguousarray(source[rows]))
+        except (OSError, ValueError, IndexError):
+            to_decode.extend(targets)  # the entry vanished or is damaged: decode instead
+            continue
+        pixels[torch.tensor(targets)] = block
+        for i in targets:
+            ok[i] = True
+    return sorted(to_decode)
+
+
+def _decode_all(paths: list[str], size: int, workers: int) -> Iterator[torch.Tensor | str]:
+    """Pixels, or the reason a file could not be read, for each path in order."""
+    if workers > 1 and len(paths) > 1:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="jdl-decode") as pool:
+            yield from pool.map(lambda path: _decode_one(path, size), paths)
+    else:
+        for path in paths:
+            yield _decode_one(path, size)
+
+
+def _decode_one(path: str, size: int) -> torch.Tensor | str:
+    try:
+        return decode_file(path, size)
+    except UnreadableImageError as exc:
+        return exc.reason
+    except Exception as exc:  # noqa: BLE001 - one odd file must not stop the run; the reason is reported
+        return f"{type(exc).__name__}: {exc}"
+
+
+# ----------------------------------------------------------------------------- writing
+def _save_entry(folder: Path, stem: str, size: int, pixels: torch.Tensor, fingerprints: list, rows: list[int],
+                reasons: dict[int, str]) -> None:
+    meta = {"version": CACHE_VERSION, "size": size,
+            "fingerprints": fingerprints, "rows": rows, "reasons": {str(i): r for i, r in reasons.items()}}
+    try:
+        _write_atomic(folder / f"{stem}.npy", lambda f: np.save(f, pixels.numpy()))
+        _write_atomic(folder / f"{stem}.json", lambda f: f.write(json.dumps(meta).encode()))
+    except OSError as exc:  # disk full, read-only cache: training goes on, only the next run is slower
+        warnings.warn(f"jupyter_dl could not write the image cache in {folder} ({exc}); images will be decoded again next time.")
+        return
+    _prune(folder)
+
+
+def _write_atomic(path: Path, write: Callable) -> None:
+    """Write via a temp file in the same folder + os.replace: the file is complete or absent."""
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            write(file)
+        os.replace(temp, path)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        raise
+
+
+def _prune(folder: Path) -> None:
+    """Keep the MAX_ENTRIES newest entries; remove old temp files and pixels without a JSON."""
+    for meta_path in _entries_newest_first(folder)[MAX_ENTRIES:]:
+        _remove(meta_path, meta_path.with_suffix(".npy"))
+    now = time.time()
+    for path in _old_files(folder.glob(".*.tmp"), now):
+        _remove(path)
+    for path in _old_files(folder.glob("*px-*.npy"), now):
+        if not path.with_suffix(".json").exists():
+            _remove(path)
+
+
+def _old_files(paths: Iterable[Path], now: float) -> Iterator[Path]:
+    for path in paths:
+        try:
+            if now - path.stat().st_mtime > STALE_TEMP_S:
+                yield path
+        except OSError:
+            pass
+
+
+def _remove(*paths: Path) -> None:
+    for path in paths:
+        try:
+            path.unlink()
+        except OSError:
+            pass
+
+
+def _touch(path: Path) -> None:
+    try:
+        os.utime(path)
+    except OSError:
+        pass

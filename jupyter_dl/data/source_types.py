@@ -1,0 +1,34 @@
+"""The three kinds of resolved data source (see :func:`jupyter_dl.data.sources.resolve_data`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class ImageItems:
+    """Labelled image files, already split into train and valid."""
+
+    train: list[tuple[Path, int]]  # (absolute path, class index)
+    valid: list[tuple[Path, int]]
+    classes: list[str]  # sorted class names
+    description: str  # e.g. "folder data/pets: 1797 images, 10 classes"
+
+
+@dataclass
+class DatasetSource:
+    """A user's torch Dataset, split; items are (image tensor / PIL image / path, class index)."""
+
+    train: "torch.utils.data.Dataset"
+    valid: "torch.utils.data.Dataset"
+    classes: list[str]
+    description: str
+
+
+@dataclass
+class FastaiSource:
+    """A fastai DataLoaders, used as it is (its own transforms, split and batch size)."""
+
+    dls: object
+    classes: list[str]
+    description: str

@@ -1,0 +1,4 @@
+"""Data sets that ship with jupyter_dl: ``jupyter_dl.datasets.sample()``."""
+from .data.sample import sample
+
+__all__ = ["sample"]

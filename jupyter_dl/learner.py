@@ -1,0 +1,296 @@
+"""The learner ``%finetune`` leaves behind: predict, train more, export, reload.
+
+A :class:`Learner` ties a model (from ``models/``), its data (``data/``) and a
+:class:`~jupyter_dl.train.Trainer` together. It is the object people keep
+working with after the one-line fine-tune, so every method a fastai user would
+reach for is here: ``predict``, ``fit``, ``fine_tune``, ``lr_find``,
+``export`` and :func:`load_learner`.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import torch
+
+from . import __version__
+from .data import BatchTransform, Loaders, load_square
+from .errors import UserInputError
+from .models import ModelBundle, rebuild_model
+from .train import STOP, EventBus, RunLog, Trainer, fine_tune as fine_tune_recipe, freeze, unfreeze
+from .train import lr_find as lr_find_sweep
+from .ui.progress import ProgressView
+
+EXPORT_FORMAT = "jupyter_dl.learner/1"
+
+
+class Learner:
+    """A trained (or training) image classifier with its data and history."""
+
+    def __init__(self, bundle: ModelBundle, classes: Sequence[str], *, size: int,
+                 trainer: Trainer, loaders: Loaders | None = None,
+                 config: dict[str, Any] | None = None, name: str = "learn") -> None:
+        self.bundle = bundle
+        self.classes = list(classes)
+        self.size = size
+        self.trainer = trainer
+        self.loaders = loaders
+        self.config = dict(config or {})
+        self.name = name
+        self.status = "ready"          # ready, finished, stopped, interrupted, failed
+        self.suggested_lr: float | None = None
+        self.lr_find_result: Any = None
+        self.run_dir: Path | None = None
+        self.stopped_at: str | None = None   # "epoch 2, batch 13" after a stop or interrupt
+        self._transform: BatchTransform | None = None
+
+    # ----------------------------------------------------------------- basics
+    @property
+    def model(self) -> torch.nn.Module:
+        return self.bundle.model
+
+    @property
+    def history(self) -> list[dict]:
+        """One record per epoch: epoch, phase, train_loss, valid_loss, metrics, seconds."""
+        return self.trainer.history
+
+    @property
+    def device(self) -> torch.device:
+        return self.trainer.device
+
+    def __repr__(self) -> str:
+        best = self.best_description()
+        return (f"<Learner {self.bundle.arch} · {len(self.classes)} classes · {self.size}px · "
+                f"{len(self.history)} epochs · {self.status}{' · ' + best if best else ''}>")
+
+    def best_description(self) -> str:
+        """E.g. "best accuracy 0.9500 at epoch 3" (empty before any validated epoch)."""
+        best = self.trainer.best
+        if best.epoch is None:
+            return ""
+        return f"best {best.monitor} {best.value:.4f} at epoch {best.epoch}"
+
+    def layer_groups(self) -> list[list[torch.nn.Parameter]]:
+        """Early body, late body, head (empty groups of tiny custom models left out)."""
+        return [group for group in self.bundle.layer_groups() if group]
+
+    def freeze(self) -> None:
+        """Train only the head (BatchNorm layers stay trainable, as in fastai)."""
+        freeze(self.model, self.layer_groups())
+
+    def unfreeze(self) -> None:
+        unfreeze(self.model)
+
+    # -------------------------------------------------------------- predict
+    def _batch(self, items: Iterable[Any]) -> torch.Tensor:
+        # The same decode/resize (load_square) and normalisation (BatchTransform) as training.
+        pixels = torch.stack([load_square(item, self.size) for item in items])
+        if self._transform is None or self._transform.device != self.device:
+            self._transform = BatchTransform(self.device, self.bundle.mean, self.bundle.std, augment="none",
+                                             channels_last=self.trainer.channels_last)
+        return self._transform(pixels)
+
+    @torch.no_grad()
+    def _probabilities(self, items: Sequence[Any], bs: int) -> torch.Tensor:
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            out = [torch.softmax(self.model(self._batch(items[i:i + bs])).float(), dim=1).cpu()
+                   for i in range(0, len(items), bs)]
+        finally:
+            self.model.train(was_training)
+        return torch.cat(out) if out else torch.empty(0, len(self.classes))
+
+    def predict(self, item: Any) -> tuple[str, float, torch.Tensor]:
+        """Classify one image (path, PIL image or tensor): (label, probability, all probabilities)."""
+        probs = self._probabilities([item], bs=1)[0]
+        index = int(probs.argmax())
+        return self.classes[index], float(probs[index]), probs
+
+    def predict_batch(self, items: Sequence[Any], bs: int = 64) -> list[tuple[str, float]]:
+        """Classify many images at once: one (label, probability) per item, in order."""
+        probs = self._probabilities(list(items), bs=bs)
+        top = probs.max(dim=1)
+        return [(self.classes[int(i)], float(p)) for p, i in zip(top.values, top.indices)]
+
+    # ------------------------------------------------------------- training
+    def _require_data(self, what: str) -> Loaders:
+        if self.loaders is None:
+            raise UserInputError(
+                f"This learner has no data to {what} (it was loaded from a file): "
+                "run %finetune on your data, or use the learner only for predict().")
+        return self.loaders
+
+    def _run(self, kind: str, body, *, total_epochs: int, quiet: bool, config: dict[str, Any]) -> str:
+        """Run ``body()`` with a progress view and a run log subscribed to the trainer."""
+        bus: EventBus = self.trainer.bus
+        view = None if quiet else ProgressView(total_epochs=total_epochs)
+        log = RunLog.start({**self.config, **config, "call": kind}, name_hint=self._run_name())
+        self.run_dir = log.run_dir
+        self.stopped_at = None
+
+        def note_stop(event) -> None:
+            if event.kind == STOP:
+                self.stopped_at = f"epoch {event['epoch']}, batch {event['batch']}"
+
+        subscribers = [s for s in (view, log, note_stop) if s is not None]
+        for sub in subscribers:
+            bus.subscribe(sub)
+        status = "failed"
+        try:
+            status = body()
+        finally:
+            self.status = status
+            for sub in subscribers:
+                bus.unsubscribe(sub)
+            log.close()
+            if view is not None:
+                view.state.status = status
+                view.close()
+        return status
+
+    def _run_name(self) -> str:
+        data = str(self.config.get("data", "data"))
+        data = Path(data).name or data
+        return f"{self.bundle.arch}-{data}"
+
+    def fine_tune(self, epochs: int = 1, freeze_epochs: int = 1, lr: float | None = None, *,
+                  quiet: bool = False, **recipe_options: Any) -> str:
+        """fastai's recipe: head only (one-cycle), then everything with discriminative rates."""
+        loaders = self._require_data("train on")
+        options = {k: v for k, v in recipe_options.items() if v is not None}
+        if lr is not None:
+            options["lr"] = lr
+
+        def body() -> str:
+            return fine_tune_recipe(self.trainer, loaders.train, loaders.valid, self.layer_groups(),
+                                    epochs=epochs, freeze_epochs=freeze_epochs, **options)
+
+        return self._run("fine_tune", body, total_epochs=len(self.history) + epochs + freeze_epochs,
+                         quiet=quiet, config={"epochs": epochs, "freeze_epochs": freeze_epochs, **options})
+
+    def fit(self, epochs: int = 1, lr: float | None = None, *, quiet: bool = False) -> str:
+        """Train more, the whole model, one-cycle; ``lr`` is the head's rate (body lower, as in fine_tune)."""
+        from .train.recipe import (DEFAULT_BODY_LR_RATIO, DEFAULT_LR, DEFAULT_UNFROZEN_LR_FACTOR,
+                                   discriminative_lrs)
+
+        loaders = self._require_data("train on")
+        _check_positive(epochs=epochs)
+        head_lr = lr if lr is not None else DEFAULT_LR * DEFAULT_UNFROZEN_LR_FACTOR
+        groups = self.layer_groups()
+        lrs = discriminative_lrs(head_lr, len(groups), DEFAULT_BODY_LR_RATIO)
+
+        def body() -> str:
+            self.unfreeze()
+            return self.trainer.fit_one_cycle(loaders.train, loaders.valid, epochs, lrs,
+                                              param_groups=groups, phase="unfrozen")
+
+        return self._run("fit", body, total_epochs=len(self.history) + epochs, quiet=quiet,
+                         config={"epochs": epochs, "lr": head_lr})
+
+    def lr_find(self, start_lr: float = 1e-7, end_lr: float = 10.0, num_it: int = 100,
+                frozen: bool | None = None) -> Any:
+        """Sweep the learning rate; weights are left untouched. Sets ``suggested_lr``.
+
+        Before any training the sweep runs with the body frozen (``frozen=None``), as
+        fastai's does on a fresh vision learner: that is the rate the head starts with.
+        """
+        loaders = self._require_data("sweep")
+        if frozen is None:
+            frozen = not self.history
+        flags = [p.requires_grad for p in self.model.parameters()]
+        if frozen:
+            self.freeze()
+        try:
+            result = lr_find_sweep(self.trainer, loaders.train, start_lr=start_lr, end_lr=end_lr, num_it=num_it)
+        finally:
+            for param, flag in zip(self.model.parameters(), flags):
+                param.requires_grad_(flag)
+        self.lr_find_result = result
+        self.suggested_lr = result.suggested
+        return result
+
+    # --------------------------------------------------------------- export
+    def export(self, path: str | os.PathLike = "model.jdl") -> Path:
+        """Save weights + a small JSON description into one portable file.
+
+        Nothing pickled but tensors (it loads with ``torch.load(weights_only=True)``),
+        no paths of this machine: ``load_learner`` works elsewhere without the data.
+        """
+        path = Path(path)
+        if path.is_dir():
+            raise UserInputError(f"{path} is a folder: give export() a file name such as {path / 'model.jdl'}.")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "format": EXPORT_FORMAT,
+            "jupyter_dl_version": __version__,
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "arch": self.bundle.arch,
+            "source": self.bundle.source,
+            "classes": self.classes,
+            "size": self.size,
+            "mean": list(self.bundle.mean),
+            "std": list(self.bundle.std),
+            "history": self.history,
+        }
+        state = {k: v.detach().to("cpu").contiguous() for k, v in self.model.state_dict().items()}
+        # Write beside the target, then rename: an interrupted export never leaves a half file.
+        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        try:
+            torch.save({"meta": json.dumps(meta), "state_dict": state}, tmp)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+        return path
+
+
+def load_learner(path: str | os.PathLike, *, device: str = "cpu",
+                 model: torch.nn.Module | None = None) -> Learner:
+    """Load a file written by :meth:`Learner.export` (no data needed).
+
+    ``model`` is only needed for learners built on your own ``nn.Module``:
+    pass a fresh instance of the same architecture.
+    """
+    from .train import resolve_device
+
+    path = Path(path)
+    if not path.is_file():
+        raise UserInputError(f"No exported learner at {path}: check the path, or create one with learn.export().")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+        meta = json.loads(payload["meta"])
+        state = payload["state_dict"]
+    except Exception as exc:  # not our format, or a damaged file
+        raise UserInputError(f"{path} is not a learner exported by jupyter_dl ({exc.__class__.__name__}): "
+                             "export one with learn.export(path).") from None
+    if meta.get("format") != EXPORT_FORMAT:
+        raise UserInputError(f"{path} has format {meta.get('format')!r}; this jupyter_dl reads {EXPORT_FORMAT}.")
+    n_classes = len(meta["classes"])
+    if meta["source"] == "module":
+        if model is None:
+            raise UserInputError(f"{path} holds weights for your own nn.Module: pass a fresh instance, "
+                                 "load_learner(path, model=MyNet()).")
+        from .models import create_model
+        bundle = create_model(model, n_classes, pretrained=False)
+    else:
+        bundle = rebuild_model(meta["arch"], meta["source"], n_classes)
+    bundle.model.load_state_dict(state)
+    bundle.mean, bundle.std = tuple(meta["mean"]), tuple(meta["std"])
+    trainer = Trainer(bundle.model, device=resolve_device(device))
+    trainer.history.extend(meta.get("history", []))
+    learner = Learner(bundle, meta["classes"], size=meta["size"], trainer=trainer,
+                      config={"loaded_from": path.name})
+    learner.status = "loaded"
+    return learner
+
+
+def _check_positive(**values: int) -> None:
+    for name, value in values.items():
+        if value is None or value <= 0:
+            raise UserInputError(f"{name} must be a positive whole number, not {value!r}.")

@@ -1,0 +1,173 @@
+"""IPython magics: thin argument parsers in front of the Python API.
+
+Everything a magic does is a call to :mod:`jupyter_dl.api` with the same
+options; the help (``%finetune?``) is generated from the arguments below.
+Bad input raises ``UsageError`` itself, which IPython prints as one line.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+from .errors import UserInputError
+
+
+def _unquote(token: str | None) -> str | None:
+    """IPython's splitter keeps quotes ('a b' stays quoted): drop one matching pair."""
+    if token and len(token) >= 2 and token[0] == token[-1] and token[0] in "'\"":
+        return token[1:-1]
+    return token
+
+
+def _lr(text: str) -> float | str:
+    if text == "find":
+        return "find"
+    try:
+        value = float(text)
+    except ValueError:
+        raise UsageError(f"--lr takes a number (e.g. 3e-3) or 'find', not {text!r}.") from None
+    return value
+
+
+def _split_positionals(words: list[str], magic: str) -> tuple[str | None, str]:
+    words = [_unquote(w) for w in words]
+    if len(words) == 1:
+        return None, words[0]
+    if len(words) == 2:
+        return words[0], words[1]
+    raise UsageError(
+        f"%{magic} takes DATA or ARCH DATA, got {len(words)} words ({' '.join(words)}): "
+        "quote paths that contain spaces."
+    )
+
+
+def _data_options(args: Any) -> dict[str, Any]:
+    """The options shared by %finetune and %lr_find, as API keyword arguments."""
+    return dict(
+        bs=args.bs,
+        size=args.size,
+        valid_pct=args.valid_pct,
+        seed=args.seed,
+        device=args.device,
+        precision=args.precision,
+        workers=args.workers,
+        weights=_unquote(args.weights),
+        pretrained=not args.no_pretrained,
+        label_col=_unquote(args.label_col),
+        path_col=_unquote(args.path_col),
+        label_re=_unquote(args.label_re),
+        augment=args.aug,
+    )
+
+
+def _common_arguments(func):
+    """Decorate a magic with the data/model/device options both magics share."""
+    decorators = [
+        argument("words", nargs="+", metavar="[ARCH] DATA",
+                 help="DATA: a folder (one sub-folder per class, or train/ and valid/), a .csv file, "
+                      "'sample', or the name of a variable holding a DataFrame, torch Dataset or fastai "
+                      "DataLoaders. ARCH (optional, first): a timm or torchvision model name, or a "
+                      "variable holding an nn.Module; default efficientnet_lite0 (weights ship offline)."),
+        argument("--bs", type=int, default=64, help="batch size (default 64)"),
+        argument("--size", type=int, default=224, help="image side in pixels (default 224)"),
+        argument("--valid-pct", type=float, default=0.2,
+                 help="share of images held out for validation when the data has no valid/ split (default 0.2)"),
+        argument("--seed", type=int, default=42, help="random seed for the split, shuffling and init (default 42)"),
+        argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)"),
+        argument("--precision", default="auto", help="auto, fp32, bf16 or fp16 (default auto: mixed on CUDA)"),
+        argument("--workers", type=int, default=None,
+                 help="threads decoding images once into the cache (default: number of CPU cores, at most 8)"),
+        argument("--weights", default=None, help="a local checkpoint file to start from (.pth, .pt, .safetensors)"),
+        argument("--no-pretrained", action="store_true", help="start from random weights"),
+        argument("--label-col", default="label", help="CSV/DataFrame column holding labels (default label)"),
+        argument("--path-col", default="path", help="CSV/DataFrame column holding image paths (default path)"),
+        argument("--label-re", default=None,
+                 help="regex with one group that takes the label from each file name, e.g. '^(.*)_\\d+\\.jpg$'"),
+        argument("--aug", default="light", choices=["none", "light", "flip"],
+                 help="batch augmentation: none, light (zoom/rotate/shift/lighting) or flip (light + "
+                      "horizontal flips; for photos) (default light)"),
+        argument("--as", dest="as_", default="learn", metavar="NAME",
+                 help="variable the learner is stored in (default learn)"),
+        argument("--quiet", action="store_true", help="no progress display, only the final summary"),
+    ]
+    for decorate in reversed(decorators):
+        func = decorate(func)
+    return func
+
+
+@magics_class
+class DLMagics(Magics):
+    """The jupyter_dl magics: %finetune and %lr_find."""
+
+    @staticmethod
+    def _check_name(name: str) -> str:
+        if not name.isidentifier():
+            raise UsageError(f"--as needs a Python variable name, not {name!r}.")
+        return name
+
+    @magic_arguments()
+    @_common_arguments
+    @argument("--epochs", type=int, default=1, help="epochs with the whole model unfrozen (default 1)")
+    @argument("--freeze-epochs", type=int, default=1, help="epochs training only the new head first (default 1)")
+    @argument("--lr", type=str, default=None,
+              help="learning rate of the head (default 1e-2), or 'find' to run the LR finder and use its suggestion")
+    @argument("--metrics", default="accuracy",
+              help="comma-separated: accuracy, error_rate, f1 (default accuracy)")
+    @line_magic
+    def finetune(self, line: str) -> None:
+        """Fine-tune a pretrained image classifier on DATA and store the learner (``learn``).
+
+        Examples::
+
+            %finetune sample --epochs 3 --size 64
+            %finetune resnet34 data/pets --label-re '^(.*)_\\d+\\.jpg$' --aug flip
+            %finetune data/flowers --lr find --as flowers_learn
+        """
+        args = parse_argstring(self.finetune, line)
+        self._check_name(args.as_)
+        arch, data = _split_positionals(args.words, "finetune")
+        metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
+        options = _data_options(args)
+        from . import api
+
+        try:
+            learner = api.finetune(
+                data, arch=arch, epochs=args.epochs, freeze_epochs=args.freeze_epochs,
+                lr=_lr(args.lr) if args.lr is not None else None, metrics=metrics,
+                quiet=args.quiet, namespace=self.shell.user_ns, learner_name=args.as_, **options,
+            )
+        except UserInputError as exc:
+            raise UsageError(str(exc)) from None
+        self.shell.user_ns[args.as_] = learner
+
+    @magic_arguments()
+    @_common_arguments
+    @argument("--start-lr", type=float, default=1e-7, help="lowest learning rate tried (default 1e-7)")
+    @argument("--end-lr", type=float, default=10.0, help="highest learning rate tried (default 10)")
+    @argument("--num-it", type=int, default=100, help="number of mini-batches in the sweep (default 100)")
+    @line_magic
+    def lr_find(self, line: str) -> None:
+        """Sweep the learning rate on DATA, plot loss against it and suggest one (fastai's valley).
+
+        The learner (with untouched weights) is stored as ``learn`` (see --as), and the
+        suggestion as ``learn.suggested_lr``. Example::
+
+            %lr_find sample --size 64
+        """
+        args = parse_argstring(self.lr_find, line)
+        self._check_name(args.as_)
+        arch, data = _split_positionals(args.words, "lr_find")
+        options = _data_options(args)
+        from . import api
+
+        try:
+            learner = api.lr_find(
+                data, arch=arch, start_lr=args.start_lr, end_lr=args.end_lr, num_it=args.num_it,
+                quiet=args.quiet, namespace=self.shell.user_ns, **options,
+            )
+        except UserInputError as exc:
+            raise UsageError(str(exc)) from None
+        self.shell.user_ns[args.as_] = learner

@@ -1,0 +1,24 @@
+"""Where jupyter_dl keeps files: caches (sample data, decoded images) and run logs.
+
+``JUPYTER_DL_CACHE`` and ``JUPYTER_DL_RUNS`` override the defaults, which follow
+the XDG convention (``~/.cache/jupyter_dl``) and the notebook's working
+directory (``./runs``) respectively, like TensorBoard's ``runs/``.
+"""
+import os
+from pathlib import Path
+
+
+def cache_dir(*parts: str) -> Path:
+    root = os.environ.get("JUPYTER_DL_CACHE")
+    if root:
+        base = Path(root)
+    else:
+        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
+        base = Path(xdg) / "jupyter_dl"
+    path = base.joinpath(*parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def runs_dir() -> Path:
+    return Path(os.environ.get("JUPYTER_DL_RUNS", "runs"))

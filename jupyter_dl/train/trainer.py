@@ -1,0 +1,384 @@
+"""The training loop: one-cycle fits with AdamW, mixed precision, events, best weights and clean stops.
+
+It receives a plain ``nn.Module``, optional layer groups (lists of params) and
+iterables of ``(x, y)`` batches; it knows nothing of where they came from.
+
+Nothing in the batch loop reads a value back from the device: the smoothed loss
+and the epoch's loss sum stay device tensors, and the validation outputs stay on
+the device until one read at the end of the epoch. Views call
+:meth:`Trainer.running_loss` (one sync) only when they are about to draw.
+"""
+from __future__ import annotations
+
+import math
+import time
+from contextlib import nullcontext
+from typing import Iterable, Optional, Sequence
+
+import torch
+from torch import nn
+
+from jupyter_dl.errors import UserInputError
+
+from .checkpoint import BestTracker, monitor_for
+from .device import resolve_channels_last, resolve_device, resolve_precision
+from .events import (BATCH_END, CHECKPOINT, EPOCH_END, EPOCH_START, ERROR, FIT_END, FIT_START, STOP,
+                     EventBus)
+from .metrics import check_metrics, compute_metrics
+from .optimizer import LayerGroupOptimizer, build_optimizer
+from .schedule import OneCycle, step_pos
+from .seed import seed_everything
+from .stopping import SigintRequestsStop, StopFlag
+
+# Weight of the past in the running loss (fastai's AvgSmoothLoss): ~50 batches of memory.
+LOSS_SMOOTHING = 0.98
+
+Batches = Iterable  # an iterable of (x, y) tensor pairs, iterable once per epoch, with __len__
+
+
+class Trainer:
+    """Fits ``model`` with one-cycle schedules and publishes what happens on ``bus``.
+
+    ``history`` holds one record per completed epoch (``epoch`` counts across
+    fits, from 1). The best epoch by the monitored value (the first metric, else
+    the validation loss) is kept as a CPU copy of the weights across fits, until
+    :meth:`reset_best`.
+    """
+
+    def __init__(self, model: nn.Module, *, loss_fn=None, device="cpu", precision="auto",
+                 channels_last="auto", metrics=("accuracy",), grad_clip: Optional[float] = None,
+                 wd: float = 0.01, bus: Optional[EventBus] = None, seed: Optional[int] = None) -> None:
+        if seed is not None:
+            seed_everything(seed)
+        self.seed = seed
+        self.device = resolve_device(device)
+        self.precision = resolve_precision(precision, self.device)
+        self.channels_last = resolve_channels_last(channels_last, self.device)
+        self.metrics = check_metrics(metrics)
+        if grad_clip is not None and not (isinstance(grad_clip, (int, float)) and grad_clip > 0):
+            raise UserInputError(f"grad_clip must be a positive number or None, not {grad_clip!r}.")
+        self.grad_clip = float(grad_clip) if grad_clip is not None else None
+        if not (isinstance(wd, (int, float)) and wd >= 0):
+            raise UserInputError(f"Weight decay must be a number >= 0, not {wd!r}.")
+        self.wd = float(wd)
+        self.bus = bus if bus is not None else EventBus()
+        self.loss_fn = loss_fn if loss_fn is not None else nn.CrossEntropyLoss()
+        self.model = model.to(self.device)
+        if self.channels_last:
+            self.model.to(memory_format=torch.channels_last)
+        self.history: list[dict] = []
+        self.best = BestTracker(*monitor_for(self.metrics))
+        self.optimizer: Optional[torch.optim.Optimizer] = None  # only while a fit runs
+        self._stop = StopFlag()
+        self._smooth: Optional[tuple[torch.Tensor, int]] = None
+        self._where = (0, 0)  # (epoch, batches done in it): what STOP reports
+
+    # ----------------------------------------------------------------- public API
+    def fit_one_cycle(self, train: Batches, valid: Optional[Batches], epochs: int,
+                      lrs: "Sequence[float] | float", *,
+                      param_groups: "Sequence[Sequence[nn.Parameter]] | None" = None, phase: str = "train",
+                      pct_start: float = 0.25, div: float = 25.0, div_final: float = 1e5,
+                      moms: tuple[float, float, float] = (0.95, 0.85, 0.95)) -> str:
+        """Train for ``epochs`` with one fresh AdamW and a one-cycle schedule over all the steps.
+
+        ``param_groups``: layer groups (the last is the head) each with its own peak
+        lr from ``lrs`` (one float per group, or one float for all); default one
+        group of all the model's params. Only params that require grad are trained.
+
+        Returns the status: "finished", "stopped" (``request_stop``) or
+        "interrupted" (SIGINT / KeyboardInterrupt). After a stop the best weights
+        seen so far are loaded back (if any epoch finished). Errors emit ERROR and
+        FIT_END("failed") and are re-raised.
+        """
+        epochs = _check_epochs(epochs)
+        groups = [list(g) for g in param_groups] if param_groups is not None else [list(self.model.parameters())]
+        if not groups:
+            raise UserInputError("param_groups is empty: pass at least one list of parameters.")
+        peak_lrs = _per_group_lrs(lrs, len(groups))
+        _check_schedule(pct_start, div, div_final, moms)
+        if epochs == 0:
+            return "finished"
+        n_batches = batch_count(train)
+        schedule = OneCycle(tuple(peak_lrs), float(pct_start), float(div), float(div_final), tuple(moms))
+        total_steps = epochs * n_batches
+        opt = build_optimizer(self.model, groups, self.wd, mom=moms[0], fused=self.device.type == "cuda")
+        scaler = torch.amp.GradScaler("cuda") if self.precision.use_grad_scaler else None
+        self.optimizer = opt.optimizer
+        self._reset_running_loss()
+        self.bus.emit(FIT_START, self, phase=phase, epochs=epochs, n_batches=n_batches,
+                      n_train=_item_count(train), n_valid=_item_count(valid) if valid is not None else 0,
+                      lrs=list(peak_lrs), total_steps=total_steps, pct_start=pct_start, div=div,
+                      div_final=div_final, moms=list(moms), device=str(self.device),
+                      precision=self.precision.name, monitor=self.best.monitor)
+        stopped = False
+        try:
+            with SigintRequestsStop(self._stop):
+                try:
+                    for index in range(epochs):
+                        record = self._run_epoch(train, valid, opt, scaler, schedule, phase,
+                                                 index, epochs, n_batches, total_steps)
+                        if record is None:
+                            stopped = True
+                            break
+                except KeyboardInterrupt:  # a second SIGINT, or one raised outside our handler
+                    self._stop.request("interrupted")
+                    stopped = True
+            status = "finished"
+            if stopped:
+                status = "interrupted" if self._stop.reason == "interrupted" else "stopped"
+                self.best.restore(self.model)
+                epoch, batch = self._where
+                self.bus.emit(STOP, self, reason=self._stop.reason, epoch=epoch, batch=batch, phase=phase)
+        except Exception as exc:
+            self._finish()
+            self.bus.emit(ERROR, self, error=exc, message=f"{type(exc).__name__}: {exc}", phase=phase)
+            self.bus.emit(FIT_END, self, phase=phase, status="failed", history=list(self.history))
+            raise
+        self._finish()
+        self.bus.emit(FIT_END, self, phase=phase, status=status, history=list(self.history),
+                      best_epoch=self.best.epoch, best_value=self.best.value, monitor=self.best.monitor)
+        return status
+
+    def running_loss(self) -> Optional[float]:
+        """The smoothed (EMA, debiased) training loss of the current fit; None before its first batch.
+
+        Reads one value from the device: call it when about to draw, not per batch.
+        """
+        state = self._smooth  # one atomic read: the loop replaces the tuple, never mutates it
+        if state is None or state[1] == 0:
+            return None
+        ema, count = state
+        return float(ema) / (1.0 - LOSS_SMOOTHING ** count)
+
+    def request_stop(self, reason: str = "user") -> None:
+        """Ask the running fit to stop at the next batch boundary (thread-safe; first reason wins).
+
+        A request made while no fit runs applies to the next one.
+        """
+        self._stop.request(reason)
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def evaluate(self, loader: Batches) -> dict:
+        """Loss and metrics over ``loader``: {"valid_loss", <metric>..., "preds": probs (CPU), "targets" (CPU)}."""
+        outputs = self._collect_outputs(loader, stoppable=False)
+        if outputs is None:
+            raise UserInputError("The validation data yielded no batches: give it at least one item.")
+        loss, logits, targets = outputs
+        values = self._read_floats({"valid_loss": loss, **compute_metrics(self.metrics, logits, targets)})
+        values["preds"] = torch.softmax(logits, dim=1).cpu()
+        values["targets"] = targets.cpu()
+        return values
+
+    def restore_best(self) -> bool:
+        """Load the best epoch's weights back; False when no epoch has been kept yet."""
+        return self.best.restore(self.model)
+
+    def reset_best(self) -> None:
+        """Forget the best epoch (e.g. before a new run on the same model)."""
+        self.best.reset()
+
+    @property
+    def best_epoch(self) -> Optional[int]:
+        return self.best.epoch
+
+    @property
+    def best_value(self) -> Optional[float]:
+        return self.best.value
+
+    # ----------------------------------------------------------------- one epoch
+    def _run_epoch(self, train, valid, opt: LayerGroupOptimizer, scaler, schedule: OneCycle, phase: str,
+                   index: int, epochs: int, n_batches: int, total_steps: int) -> Optional[dict]:
+        """Train one epoch and validate; the epoch record, or None when a stop was requested."""
+        epoch = len(self.history) + 1
+        self._where = (epoch, 0)
+        if self._stop.is_set():
+            return None
+        self.bus.emit(EPOCH_START, self, phase=phase, epoch=epoch, epochs=epochs, epoch_in_fit=index + 1)
+        started = time.perf_counter()
+        self.model.train()
+        params = [p for group in opt.optimizer.param_groups for p in group["params"]]
+        loss_sum = torch.zeros((), device=self.device)
+        n_seen = 0
+        step = index * n_batches
+        lrs = schedule.lrs_at(step_pos(step, total_steps))
+        for batch, (x, y) in enumerate(train, start=1):
+            x, y = self._prepare_batch(x, y)
+            pos = step_pos(step, total_steps)
+            lrs, mom = schedule.lrs_at(pos), schedule.mom_at(pos)
+            opt.set_hypers(lrs, mom)
+            loss = self._train_step(x, y, opt.optimizer, scaler, params)
+            bs = y.shape[0]
+            loss_sum = loss_sum + loss * bs
+            n_seen += bs
+            self._update_running_loss(loss)
+            step += 1
+            self._where = (epoch, batch)
+            self.bus.emit(BATCH_END, self, phase=phase, epoch=epoch, batch=batch, n_batches=n_batches,
+                          step=step, total_steps=total_steps, lr=lrs[-1], lrs=lrs, mom=mom, bs=bs)
+            if self._stop.is_set():  # the batch boundary: the step above is complete
+                return None
+        if n_seen == 0:
+            raise UserInputError("The training data yielded no batches: give it at least one full batch of items.")
+        values = {"train_loss": loss_sum / n_seen}
+        if valid is not None:
+            outputs = self._collect_outputs(valid, stoppable=True)
+            if self._stop.is_set():
+                return None
+            if outputs is not None:
+                loss, logits, targets = outputs
+                values["valid_loss"] = loss
+                values.update(compute_metrics(self.metrics, logits, targets))
+        values = self._read_floats(values)  # the epoch's one sync
+        record = {"epoch": epoch, "phase": phase, "train_loss": values["train_loss"],
+                  "valid_loss": values.get("valid_loss")}
+        for name in self.metrics:
+            record[name] = values.get(name)
+        record["seconds"] = time.perf_counter() - started
+        record["lr"] = lrs[-1]
+        self.history.append(record)
+        self.bus.emit(EPOCH_END, self, **record)
+        if self.best.update(record, self.model):
+            self.bus.emit(CHECKPOINT, self, epoch=epoch, monitor=self.best.monitor, value=self.best.value,
+                          phase=phase)
+        return record
+
+    # ----------------------------------------------------------------- steps (shared with lr_find)
+    def _prepare_batch(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        # No-ops when the loader already delivers on the device in the right memory format.
+        x = x.to(self.device, non_blocking=True)
+        y = y.to(self.device, non_blocking=True)
+        if self.channels_last and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x, y
+
+    def _autocast(self):
+        dtype = self.precision.autocast_dtype
+        if dtype is None:
+            return nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=dtype)
+
+    def _train_step(self, x, y, optimizer: torch.optim.Optimizer, scaler, params: list) -> torch.Tensor:
+        """One optimizer step; returns the detached loss (still on the device)."""
+        with self._autocast():
+            out = self.model(x)
+        loss = self.loss_fn(out.float(), y)
+        optimizer.zero_grad(set_to_none=True)
+        if scaler is not None:
+            # fp16: scaled backward; the fused CUDA AdamW takes the scale/inf checks on the device.
+            scaler.scale(loss).backward()
+            if self.grad_clip is not None:
+                scaler.unscale_(optimizer)
+                nn.utils.clip_grad_norm_(params, self.grad_clip)
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            loss.backward()
+            if self.grad_clip is not None:
+                nn.utils.clip_grad_norm_(params, self.grad_clip)
+            optimizer.step()
+        return loss.detach()
+
+    def _collect_outputs(self, loader, *, stoppable: bool):
+        """(mean loss, logits, targets) over ``loader``, all on the device; None if it was empty or stopped."""
+        self.model.eval()
+        loss_sum = torch.zeros((), device=self.device)
+        n_seen = 0
+        outs, targets = [], []
+        with torch.no_grad():
+            for x, y in loader:
+                if stoppable and self._stop.is_set():
+                    return None
+                x, y = self._prepare_batch(x, y)
+                with self._autocast():
+                    out = self.model(x)
+                out = out.float()
+                bs = y.shape[0]
+                loss_sum = loss_sum + self.loss_fn(out, y) * bs
+                n_seen += bs
+                outs.append(out)
+                targets.append(y)
+        if n_seen == 0:
+            return None
+        return loss_sum / n_seen, torch.cat(outs), torch.cat(targets)
+
+    @staticmethod
+    def _read_floats(values: dict) -> dict:
+        """Device scalars -> Python floats in one transfer."""
+        names = list(values)
+        numbers = torch.stack([values[n].detach().float().reshape(()) for n in names]).tolist()
+        return dict(zip(names, numbers))
+
+    def _reset_running_loss(self) -> None:
+        self._smooth = (torch.zeros((), device=self.device), 0)
+
+    def _update_running_loss(self, loss: torch.Tensor) -> None:
+        ema, count = self._smooth
+        # Out of place: a view thread may be reading the previous tensor.
+        self._smooth = (torch.lerp(loss.float(), ema, LOSS_SMOOTHING), count + 1)
+
+    def _finish(self) -> None:
+        """Leave the trainer ready for the next fit: no optimizer, no pending stop, eval mode."""
+        self.optimizer = None
+        self._stop.clear()
+        self.model.eval()
+
+
+# --------------------------------------------------------------------- argument checks
+def batch_count(loader) -> int:
+    """Number of batches per epoch; the schedule needs it up front."""
+    try:
+        n = len(loader)
+    except TypeError:
+        raise UserInputError(
+            "The training batches have no length: pass a sized iterable such as a DataLoader or a list.") from None
+    if n <= 0:
+        raise UserInputError("The training data has no batches: give it at least one full batch of items.")
+    return n
+
+
+def _item_count(loader) -> Optional[int]:
+    for attr in ("n_items",):
+        n = getattr(loader, attr, None)
+        if isinstance(n, int):
+            return n
+    dataset = getattr(loader, "dataset", None)
+    try:
+        return len(dataset) if dataset is not None else None
+    except TypeError:
+        return None
+
+
+def _check_epochs(epochs) -> int:
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+        raise UserInputError(f"epochs must be a whole number >= 0, not {epochs!r}.")
+    return epochs
+
+
+def _per_group_lrs(lrs, n_groups: int) -> list[float]:
+    if isinstance(lrs, (int, float)) and not isinstance(lrs, bool):
+        values = [float(lrs)] * n_groups
+    else:
+        try:
+            values = [float(v) for v in lrs]
+        except (TypeError, ValueError):
+            raise UserInputError(f"Learning rates must be a number or a list of numbers, not {lrs!r}.") from None
+        if len(values) != n_groups:
+            raise UserInputError(
+                f"Got {len(values)} learning rates for {n_groups} parameter groups: "
+                f"pass one per group or a single number.")
+    for v in values:
+        if not (math.isfinite(v) and v > 0):
+            raise UserInputError(f"Learning rates must be positive numbers, not {v!r}.")
+    return values
+
+
+def _check_schedule(pct_start, div, div_final, moms) -> None:
+    if not 0.0 <= pct_start <= 1.0:
+        raise UserInputError(f"pct_start must be between 0 and 1, not {pct_start!r}.")
+    if not (div > 0 and div_final > 0):
+        raise UserInputError("div and div_final must be positive numbers.")
+    if len(moms) != 3 or not all(0.0 <= m < 1.0 for m in moms):
+        raise UserInputError(f"moms must be three numbers in [0, 1), not {moms!r}.")

@@ -1,0 +1,1 @@
+"""Views: progress display, summary and figures (IPython display; widgets in later issues)."""

@@ -1,0 +1,87 @@
+"""Static results: the final training summary and the LR-finder plot.
+
+Both are plain display bundles (HTML + text, and a plotly figure for the LR
+finder), so they stay in the saved notebook and show without a kernel.
+"""
+from __future__ import annotations
+
+import html
+import sys
+from typing import Any
+
+from .progress import format_duration, in_kernel
+
+
+def _show(text: str, html_text: str) -> None:
+    if in_kernel():
+        from IPython.display import display
+
+        display({"text/plain": text, "text/html": html_text}, raw=True)
+    else:
+        print(text, file=sys.stdout)
+
+
+def summary_text(learner: Any) -> str:
+    """One paragraph: what was trained on what, how it ended, the numbers that matter."""
+    config = learner.config
+    history = learner.history
+    seconds = sum(row.get("seconds", 0.0) for row in history)
+    head = (f"{config.get('arch', learner.bundle.arch)} on {config.get('data', 'data')} "
+            f"({config.get('n_train', '?')} train / {config.get('n_valid', '?')} valid images, "
+            f"{len(learner.classes)} classes, {learner.size}px, {config.get('device', '')})")
+    status = learner.status
+    if status == "finished":
+        ended = f"Finished {len(history)} epochs in {format_duration(seconds)}"
+    elif status in ("stopped", "interrupted"):
+        where = learner.stopped_at
+        ended = f"{status.capitalize()}{' at ' + where if where else ''} after {len(history)} full epochs"
+    else:
+        ended = f"Ended with status {status} after {len(history)} epochs"
+    parts = [f"{ended}: {head}."]
+    if history:
+        last = history[-1]
+        numbers = ", ".join(f"{k} {v:.4f}" for k, v in last.items()
+                            if isinstance(v, float) and k not in ("seconds", "lr", "train_loss"))
+        parts.append(f"Last epoch: {numbers}.")
+    best = learner.best_description()
+    if best:
+        parts.append(f"Kept weights: {best}.")
+    skipped = config.get("skipped") or 0
+    if skipped:
+        first = learner.loaders.skipped[0] if learner.loaders is not None and learner.loaders.skipped else None
+        example = f" (e.g. {first[0]}: {first[1]})" if first else ""
+        parts.append(f"Skipped {skipped} unreadable files{example}.")
+    parts.append(f"The learner is in `{learner.name}`"
+                 + (f"; run log in {learner.run_dir}" if learner.run_dir else "") + ".")
+    return " ".join(parts)
+
+
+def show_summary(learner: Any) -> None:
+    text = summary_text(learner)
+    _show(text, f"<div class='jupyter-dl-summary'><b>jupyter_dl</b> · {html.escape(text)}</div>")
+
+
+def lr_find_figure(result: Any):
+    """A plotly figure: loss against learning rate (log x), suggestions marked."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure(go.Scatter(x=list(result.lrs), y=list(result.losses), mode="lines", name="loss"))
+    for name, value in result.suggestions.items():
+        if value is None:
+            continue
+        fig.add_vline(x=value, line_dash="dot" if name != "valley" else "solid",
+                      annotation_text=f"{name} {value:.1e}", annotation_position="top")
+    fig.update_layout(xaxis_type="log", xaxis_title="learning rate", yaxis_title="loss (smoothed)",
+                      title=f"LR finder: suggested {result.suggested:.1e} (valley)", height=360,
+                      margin=dict(l=50, r=20, t=50, b=40))
+    return fig
+
+
+def show_lr_find(result: Any, quiet: bool = False) -> None:
+    suggestions = ", ".join(f"{k} {v:.2e}" for k, v in result.suggestions.items() if v is not None)
+    text = f"LR finder suggests {result.suggested:.2e} (valley). All suggestions: {suggestions}."
+    if in_kernel() and not quiet:
+        from IPython.display import display
+
+        display(lr_find_figure(result))
+    _show(text, f"<div class='jupyter-dl-lr-find'>{html.escape(text)}</div>")

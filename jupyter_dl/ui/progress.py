@@ -1,0 +1,259 @@
+"""Training progress that works in every front end, without widgets.
+
+In a kernel (JupyterLab, Notebook, VS Code, Colab, nbconvert) it is one display
+updated in place through a display handle, like fastprogress: an HTML progress
+bar and per-epoch table, with a plain-text alternative in the same bundle. In a
+terminal it writes a carriage-return progress line and one row per epoch.
+
+The view subscribes to the Trainer's event stream and draws at most every
+``min_interval`` seconds; the running loss is read from the device only then.
+"""
+from __future__ import annotations
+
+import html
+import sys
+import time
+from typing import Any, Callable
+
+from ..train import events as ev
+
+
+def in_kernel() -> bool:
+    """True inside a Jupyter kernel (display handles update in place there)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        return False
+    shell = get_ipython()
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def format_duration(seconds: float) -> str:
+    seconds = int(round(max(seconds, 0)))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)
+
+
+class ProgressState:
+    """What a progress display shows, kept up to date from events."""
+
+    def __init__(self, total_epochs: int | None = None) -> None:
+        self.total_epochs = total_epochs
+        self.phase = ""
+        self.epoch = 0           # global epoch number being run (1-based)
+        self.batch = 0
+        self.n_batches = 0
+        self.bs = 0
+        self.loss: float | None = None
+        self.lr: float | None = None
+        self.status = "starting"
+        self.rows: list[dict] = []
+        self.run_start: float | None = None
+        self.phase_start = 0.0
+        self.phase_steps = 0
+        self.phase_epochs = 0
+        self.epochs_done_before_phase = 0
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.run_start if self.run_start else 0.0
+
+    def items_per_second(self) -> float:
+        spent = time.perf_counter() - self.phase_start
+        return self.phase_steps * self.bs / spent if spent > 0 and self.phase_steps else 0.0
+
+    def remaining(self) -> float | None:
+        """Seconds left, from this phase's speed (validation time included per epoch)."""
+        if not self.phase_steps or not self.n_batches:
+            return None
+        per_step = (time.perf_counter() - self.phase_start) / self.phase_steps
+        total = self.total_epochs or (self.epochs_done_before_phase + self.phase_epochs)
+        steps_left = (total - self.epoch) * self.n_batches + (self.n_batches - self.batch)
+        return per_step * max(steps_left, 0)
+
+    def apply(self, event: ev.Event) -> None:
+        data = event.data
+        if event.kind == ev.FIT_START:
+            now = time.perf_counter()
+            self.run_start = self.run_start or now
+            self.phase, self.phase_start, self.phase_steps = data.get("phase", ""), now, 0
+            self.n_batches = data.get("n_batches", 0)
+            self.phase_epochs = data.get("epochs", 0)
+            self.epochs_done_before_phase = len(self.rows)
+            self.status = "running"
+        elif event.kind == ev.EPOCH_START:
+            self.epoch = data.get("epoch", 1)  # global across fits (1-based)
+            self.batch = 0
+        elif event.kind == ev.BATCH_END:
+            self.batch = data.get("batch", self.batch)
+            self.n_batches = data.get("n_batches", self.n_batches)
+            self.bs = data.get("bs", self.bs)
+            self.lr = data.get("lr", self.lr)
+            self.phase_steps += 1
+        elif event.kind == ev.EPOCH_END:
+            self.rows.append(dict(data))
+        elif event.kind == ev.STOP:
+            reason = data.get("reason", "user")
+            where = f"epoch {self.epoch}, batch {data.get('batch', self.batch)}"
+            self.status = ("interrupted" if reason == "interrupted" else "stopped by user") + f" at {where}"
+        elif event.kind == ev.ERROR:
+            self.status = f"failed: {data.get('message', '')}"
+        elif event.kind == ev.FIT_END and self.status == "running":
+            self.status = "running" if data.get("status") == "finished" else data.get("status", "")
+
+    def columns(self) -> list[str]:
+        cols: list[str] = []
+        for row in self.rows:
+            cols += [k for k in row if k not in cols and k != "lr"]
+        return cols
+
+    def headline(self) -> str:
+        parts = [self.status]
+        if self.phase:
+            parts.append(self.phase)
+        if self.epoch:
+            total = self.total_epochs or "?"
+            parts.append(f"epoch {self.epoch}/{total}")
+        if self.n_batches:
+            parts.append(f"batch {self.batch}/{self.n_batches}")
+        remaining = self.remaining()
+        time_part = format_duration(self.elapsed())
+        if remaining is not None and self.status == "running":
+            time_part += f"<{format_duration(remaining)}"
+        parts.append(time_part)
+        speed = self.items_per_second()
+        if speed:
+            parts.append(f"{speed:.0f} items/s")
+        if self.loss is not None:
+            parts.append(f"loss {self.loss:.4f}")
+        return " · ".join(parts)
+
+    def fraction(self) -> float:
+        total = self.total_epochs or max(self.epoch, 1)
+        if not self.n_batches:
+            return len(self.rows) / total if total else 0.0
+        done = (self.epoch - 1 + self.batch / self.n_batches) if self.epoch else 0.0
+        if self.status != "running" and self.status != "starting":
+            done = max(done, len(self.rows))
+        return min(max(done / total, 0.0), 1.0)
+
+
+def _bar(state: ProgressState, width: int = 30) -> str:
+    filled = int(state.fraction() * width)
+    return "[" + "#" * filled + "-" * (width - filled) + "] " + state.headline()
+
+
+def _table_header(cols: list[str]) -> str:
+    return "  ".join(f"{c:>11}" for c in cols)
+
+
+def _table_row(cols: list[str], row: dict) -> str:
+    return "  ".join(f"{_fmt(row.get(c, '')):>11}" for c in cols)
+
+
+def render_text(state: ProgressState) -> str:
+    lines = [_bar(state)]
+    cols = state.columns()
+    if cols:
+        lines.append(_table_header(cols))
+        lines += [_table_row(cols, row) for row in state.rows]
+    return "\n".join(lines)
+
+
+def render_html(state: ProgressState) -> str:
+    pct = state.fraction() * 100
+    cols = state.columns()
+    head = "".join(f"<th style='text-align:right;padding:2px 8px'>{html.escape(c)}</th>" for c in cols)
+    body = "".join(
+        "<tr>" + "".join(
+            f"<td style='text-align:right;padding:2px 8px'>{html.escape(_fmt(row.get(c, '')))}</td>"
+            for c in cols) + "</tr>"
+        for row in state.rows
+    )
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>" if cols else ""
+    return (
+        "<div class='jupyter-dl-progress'>"
+        f"<progress value='{pct:.1f}' max='100' style='width:300px;vertical-align:middle'></progress> "
+        f"<span style='font-family:monospace'>{html.escape(state.headline())}</span>"
+        f"{table}</div>"
+    )
+
+
+class ProgressView:
+    """Event subscriber that draws :class:`ProgressState` in place, throttled."""
+
+    def __init__(self, total_epochs: int | None = None, min_interval: float = 0.3,
+                 kernel: bool | None = None, stream: Any = None) -> None:
+        self.state = ProgressState(total_epochs)
+        self.min_interval = min_interval
+        self.kernel = in_kernel() if kernel is None else kernel
+        self.stream = stream or sys.stdout
+        self._handle: Any = None
+        self._last_draw = 0.0
+        self._source: Any = None
+        self._printed_rows = 0
+        # A log file or a captured stream gets epoch rows only, not redrawn bar lines.
+        self._live_line = bool(getattr(self.stream, "isatty", lambda: False)())
+
+    def __call__(self, event: ev.Event) -> None:
+        if event.source is not None:
+            self._source = event.source
+        self.state.apply(event)
+        if event.kind == ev.BATCH_END:
+            if time.perf_counter() - self._last_draw >= self.min_interval:
+                self.draw()
+        else:
+            self.draw()
+
+    def _read_loss(self) -> None:
+        reader: Callable[[], float | None] | None = getattr(self._source, "running_loss", None)
+        if reader is not None:
+            value = reader()
+            if value is not None:
+                self.state.loss = value
+
+    def draw(self) -> None:
+        self._last_draw = time.perf_counter()
+        self._read_loss()
+        if self.kernel:
+            self._draw_display()
+        else:
+            self._draw_terminal()
+
+    def _draw_display(self) -> None:
+        from IPython.display import display
+
+        bundle = {"text/html": render_html(self.state), "text/plain": render_text(self.state)}
+        if self._handle is None:
+            self._handle = display(bundle, raw=True, display_id=True)
+        else:
+            self._handle.update(bundle, raw=True)
+
+    def _draw_terminal(self) -> None:
+        # Epoch rows are printed once, as they arrive; on a terminal the bar line is rewritten.
+        state, out = self.state, self.stream
+        clear = "\r\033[K" if self._live_line else ""
+        if len(state.rows) > self._printed_rows:
+            cols = state.columns()
+            out.write(clear)
+            if self._printed_rows == 0:
+                out.write(_table_header(cols) + "\n")
+            for row in state.rows[self._printed_rows:]:
+                out.write(_table_row(cols, row) + "\n")
+            self._printed_rows = len(state.rows)
+        if self._live_line:
+            out.write(clear + _bar(state))
+        out.flush()
+
+    def close(self) -> None:
+        """Draw the final state; in a terminal end the progress line."""
+        self.draw()
+        if not self.kernel:
+            self.stream.write("\n" if self._live_line else _bar(self.state) + "\n")
+            self.stream.flush()
