@@ -101,6 +101,8 @@ def finetune(data: Any, arch: Any = None, *, epochs: int = 1, freeze_epochs: int
         result = learner.lr_find()
         show_lr_find(result, quiet=quiet)
         lr = result.suggested
+    if lr is not None:
+        learner.config["lr"] = lr
     learner.fine_tune(epochs=epochs, freeze_epochs=freeze_epochs, lr=lr, quiet=quiet)
     from .ui.display import show_summary
 

@@ -23,6 +23,7 @@ from .errors import UserInputError
 from .models import ModelBundle, rebuild_model
 from .train import STOP, EventBus, RunLog, Trainer, fine_tune as fine_tune_recipe, freeze, unfreeze
 from .train import lr_find as lr_find_sweep
+from .train.recipe import DEFAULT_BODY_LR_RATIO, DEFAULT_LR, DEFAULT_UNFROZEN_LR_FACTOR, discriminative_lrs
 from .ui.progress import ProgressView
 
 EXPORT_FORMAT = "jupyter_dl.learner/1"
@@ -171,13 +172,11 @@ class Learner:
                                     epochs=epochs, freeze_epochs=freeze_epochs, **options)
 
         return self._run("fine_tune", body, total_epochs=len(self.history) + epochs + freeze_epochs,
-                         quiet=quiet, config={"epochs": epochs, "freeze_epochs": freeze_epochs, **options})
+                         quiet=quiet, config={"epochs": epochs, "freeze_epochs": freeze_epochs,
+                                              "lr": options.get("lr", DEFAULT_LR), **options})
 
     def fit(self, epochs: int = 1, lr: float | None = None, *, quiet: bool = False) -> str:
         """Train more, the whole model, one-cycle; ``lr`` is the head's rate (body lower, as in fine_tune)."""
-        from .train.recipe import (DEFAULT_BODY_LR_RATIO, DEFAULT_LR, DEFAULT_UNFROZEN_LR_FACTOR,
-                                   discriminative_lrs)
-
         loaders = self._require_data("train on")
         _check_positive(epochs=epochs)
         head_lr = lr if lr is not None else DEFAULT_LR * DEFAULT_UNFROZEN_LR_FACTOR

@@ -145,3 +145,31 @@ def test_interrupt_mid_epoch_keeps_best_weights_and_a_usable_learner(folder):
     assert learn.predict(next((folder / "cat").iterdir()))[0] in learn.classes
     learn.trainer.bus.unsubscribe(interrupt_in_second_epoch)
     assert learn.fit(1, quiet=True) == "finished"
+
+
+def test_lr_find_magic_suggests_and_leaves_weights_untouched(shell, folder, tiny):
+    before = {k: v.clone() for k, v in shell.user_ns["tiny"].state_dict().items()}
+    shell.run_line_magic("lr_find", f"{tiny} {folder} --size 16 --bs 4 --num-it 12 --quiet")
+    learn = shell.user_ns["learn"]
+    assert 1e-7 <= learn.suggested_lr <= 10
+    assert set(learn.lr_find_result.suggestions) == {"valley", "minimum", "steep", "slide"}
+    for key, value in learn.model.state_dict().items():
+        assert torch.equal(value, before[key]), key
+    assert learn.history == []
+
+
+def test_finetune_with_lr_find_trains_with_the_suggestion(shell, folder, tiny, capsys):
+    shell.run_line_magic("finetune", f"{tiny} {folder} {FAST} --lr find")
+    learn = shell.user_ns["learn"]
+    assert learn.suggested_lr is not None and len(learn.history) == 2
+    assert learn.config["lr"] == learn.suggested_lr
+    assert "LR finder suggests" in capsys.readouterr().out
+
+
+def test_fastai_dataloaders_variable(shell, folder, tiny):
+    vision = pytest.importorskip("fastai.vision.all")
+    shell.user_ns["dls"] = vision.ImageDataLoaders.from_folder(
+        folder, valid_pct=0.25, seed=0, item_tfms=vision.Resize(16), bs=4, num_workers=0)
+    shell.run_line_magic("finetune", f"{tiny} dls {FAST}")
+    learn = shell.user_ns["learn"]
+    assert learn.classes == ["cat", "dog"] and len(learn.history) == 2
