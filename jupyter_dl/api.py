@@ -35,7 +35,8 @@ def _default_workers() -> int:
 
 
 def _data_name(data: Any) -> str:
-    return data if isinstance(data, str) else type(data).__name__
+    """How the run log and summary name the data: the path or variable name, else the type."""
+    return os.fspath(data) if isinstance(data, (str, os.PathLike)) else type(data).__name__
 
 
 def build_learner(data: Any, arch: Any = None, *, bs: int = 64, size: int = 224, valid_pct: float = 0.2,
@@ -76,7 +77,7 @@ def build_learner(data: Any, arch: Any = None, *, bs: int = 64, size: int = 224,
 
 
 def finetune(data: Any, arch: Any = None, *, epochs: int = 1, freeze_epochs: int = 1,
-             lr: float | str | None = None, quiet: bool = False, **options: Any):
+             lr: float | str | None = None, train_bn: bool = True, quiet: bool = False, **options: Any):
     """Fine-tune a pretrained image classifier on ``data`` and return the learner.
 
     ``data``: a folder (one sub-folder per class, or ``train/`` + ``valid/``), a CSV
@@ -84,6 +85,8 @@ def finetune(data: Any, arch: Any = None, *, epochs: int = 1, freeze_epochs: int
     ``arch``: a timm or torchvision model name, an ``nn.Module``, or None for the
     offline default (EfficientNet-Lite0, ImageNet weights shipped in a package).
     ``lr``: the head's learning rate, or ``"find"`` to use the LR finder's suggestion.
+    ``train_bn``: BatchNorm layers keep training while the body is frozen (fastai's default);
+    False makes frozen epochs cheaper (no backward pass through the body).
     Other options: see :func:`build_learner` (bs, size, valid_pct, seed, metrics, device,
     precision, workers, weights, pretrained, label_col, path_col, label_re, augment).
     """
@@ -103,7 +106,7 @@ def finetune(data: Any, arch: Any = None, *, epochs: int = 1, freeze_epochs: int
         lr = result.suggested
     if lr is not None:
         learner.config["lr"] = lr
-    learner.fine_tune(epochs=epochs, freeze_epochs=freeze_epochs, lr=lr, quiet=quiet)
+    learner.fine_tune(epochs=epochs, freeze_epochs=freeze_epochs, lr=lr, quiet=quiet, train_bn=train_bn)
     from .ui.display import show_summary
 
     show_summary(learner)

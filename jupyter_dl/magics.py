@@ -114,6 +114,8 @@ class DLMagics(Magics):
     @argument("--freeze-epochs", type=int, default=1, help="epochs training only the new head first (default 1)")
     @argument("--lr", type=str, default=None,
               help="learning rate of the head (default 1e-2), or 'find' to run the LR finder and use its suggestion")
+    @argument("--no-train-bn", action="store_true",
+              help="freeze BatchNorm layers with the body in the frozen phase (faster; fastai trains them)")
     @argument("--metrics", default="accuracy",
               help="comma-separated: accuracy, error_rate, f1 (default accuracy)")
     @line_magic
@@ -136,7 +138,7 @@ class DLMagics(Magics):
         try:
             learner = api.finetune(
                 data, arch=arch, epochs=args.epochs, freeze_epochs=args.freeze_epochs,
-                lr=_lr(args.lr) if args.lr is not None else None, metrics=metrics,
+                lr=_lr(args.lr) if args.lr is not None else None, metrics=metrics, train_bn=not args.no_train_bn,
                 quiet=args.quiet, namespace=self.shell.user_ns, learner_name=args.as_, **options,
             )
         except UserInputError as exc:

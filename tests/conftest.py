@@ -1,5 +1,4 @@
 """Shared test set-up: caches and run logs go to temporary folders, never ~/.cache."""
-import os
 
 import pytest
 
@@ -22,3 +21,20 @@ def shell():
     ip.run_line_magic("load_ext", "jupyter_dl")
     yield ip
     ip.run_line_magic("unload_ext", "jupyter_dl")
+
+
+@pytest.fixture
+def folder(tmp_path):
+    """A small folder-per-class image data set: pets/cat/*.png, pets/dog/*.png."""
+    from imagegen import make_image_folder
+
+    return make_image_folder(tmp_path / "pets", classes={"cat": 8, "dog": 8}, size=16)
+
+
+@pytest.fixture
+def tiny(shell):
+    """The name of a notebook variable holding a tiny CNN (trains in a second)."""
+    from tinynet import TinyNet
+
+    shell.user_ns["tiny"] = TinyNet()
+    return "tiny"

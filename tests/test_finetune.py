@@ -2,7 +2,6 @@
 import json
 import os
 import signal
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -14,17 +13,6 @@ from jupyter_dl.train import events as ev
 from tinynet import TinyNet
 
 FAST = "--size 16 --bs 4 --epochs 1 --freeze-epochs 1 --quiet"
-
-
-@pytest.fixture
-def folder(tmp_path):
-    return make_image_folder(tmp_path / "pets", classes={"cat": 8, "dog": 8}, size=16)
-
-
-@pytest.fixture
-def tiny(shell):
-    shell.user_ns["tiny"] = TinyNet()
-    return "tiny"
 
 
 def test_folder_per_class_leaves_a_learner(shell, folder, tiny):
@@ -173,3 +161,13 @@ def test_fastai_dataloaders_variable(shell, folder, tiny):
     shell.run_line_magic("finetune", f"{tiny} dls {FAST}")
     learn = shell.user_ns["learn"]
     assert learn.classes == ["cat", "dog"] and len(learn.history) == 2
+
+
+@pytest.mark.parametrize("train_bn", [True, False])
+def test_train_bn_decides_whether_batchnorm_learns_while_frozen(folder, train_bn):
+    learn = jupyter_dl.api.build_learner(folder, TinyNet(), size=16, bs=4)
+    bn = learn.model.features[1]
+    gamma, conv = bn.weight.detach().clone(), learn.model.features[0].weight.detach().clone()
+    learn.fine_tune(epochs=0, freeze_epochs=1, quiet=True, train_bn=train_bn)
+    assert torch.equal(learn.model.features[0].weight, conv)           # the body stayed frozen
+    assert torch.equal(bn.weight.detach(), gamma) is (not train_bn)

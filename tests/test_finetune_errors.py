@@ -4,7 +4,6 @@ import torch
 from IPython.core.error import UsageError
 
 from imagegen import make_corrupt_file, make_image_folder
-from tinynet import TinyNet
 
 
 def usage_error(shell, line: str) -> str:
@@ -14,17 +13,6 @@ def usage_error(shell, line: str) -> str:
     message = str(err.value)
     assert "\n" not in message and "Traceback" not in message
     return message
-
-
-@pytest.fixture
-def folder(tmp_path):
-    return make_image_folder(tmp_path / "pets", classes={"cat": 4, "dog": 4}, size=16)
-
-
-@pytest.fixture
-def tiny(shell):
-    shell.user_ns["tiny"] = TinyNet()
-    return "tiny"
 
 
 def test_path_does_not_exist(shell, tmp_path):

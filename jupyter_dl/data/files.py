@@ -5,12 +5,15 @@ import os
 import random
 import re
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from jupyter_dl.errors import UserInputError
 
 from .images import is_image_file
 from .source_types import ImageItems
+
+if TYPE_CHECKING:
+    import pandas
 
 TRAIN_DIR_NAMES = ("train", "training")
 VALID_DIR_NAMES = ("valid", "val", "validation")

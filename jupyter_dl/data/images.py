@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_dl.errors import UserInputError
+
+if TYPE_CHECKING:  # heavy imports happen inside the functions
+    import numpy
+    import PIL.Image
+    import torch
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
 

@@ -85,6 +85,11 @@ class CachedImageLoader:
     def __len__(self) -> int:
         return self.n // self.bs if self.drop_last else math.ceil(self.n / self.bs)
 
+    @property
+    def n_items(self) -> int:
+        """Images per epoch (the Trainer reports it in its fit_start event)."""
+        return self.n
+
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
         order = torch.randperm(self.n, generator=self.generator) if self.shuffle else None
         if order is not None:
