@@ -53,9 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"HTML copy:         {executed.with_suffix('.html')}")
     metrics = latest_run_metrics(Path(os.environ["JUPYTER_DL_RUNS"]))
     if metrics:
-        shown = {k: round(v, 4) if isinstance(v, float) else v for k, v in metrics.items()
-                 if k not in ("event", "time")}
-        print(f"Final validation metrics: {shown}")
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()
+                          if isinstance(v, float) and k not in ("time", "seconds", "lr", "train_loss"))
+        print(f"Final validation metrics (epoch {metrics.get('epoch')}): {shown}")
     return 0
 
 

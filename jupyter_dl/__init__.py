@@ -19,9 +19,11 @@ _LAZY = {
     "Learner": "jupyter_dl.learner",
     "UserInputError": "jupyter_dl.errors",
 }
-_LAZY_MODULES = {"datasets": "jupyter_dl.datasets"}
+# sub-packages reachable as attributes (jupyter_dl.api.build_learner) without importing them up front
+_LAZY_MODULES = {name: f"jupyter_dl.{name}" for name in
+                 ("datasets", "api", "learner", "data", "models", "train", "ui", "magics", "errors", "paths")}
 
-__all__ = ["load_ipython_extension", "unload_ipython_extension", *_LAZY, *_LAZY_MODULES]
+__all__ = ["load_ipython_extension", "unload_ipython_extension", "datasets", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:

@@ -67,7 +67,7 @@ def test_packaged_weights_recognise_a_cat_photo():
 # --- names --------------------------------------------------------------------
 
 def test_unknown_name_suggests_the_closest_models():
-    with pytest.raises(UserInputError, match=r"Unknown model 'resnet34x': did you mean resnet34"):
+    with pytest.raises(UserInputError, match=r"Unknown model 'resnet34x' \(did you mean resnet34"):
         create_model("resnet34x", 3, pretrained=False)
 
 

@@ -32,8 +32,9 @@ def test_terminal_view_prints_one_row_per_epoch_and_throttles_loss_reads():
     view.state.status = "finished"
     view.close()
     lines = stream.getvalue().splitlines()
-    assert lines[0].split() == ["epoch", "phase", "train_loss", "valid_loss", "accuracy", "seconds"]
+    assert lines[0].split() == ["epoch", "phase", "train_loss", "valid_loss", "accuracy", "time"]
     assert [line.split()[0] for line in lines[1:3]] == ["1", "2"]
+    assert lines[1].split()[-1] == "00:01"  # seconds shown as a duration
     assert "finished" in lines[-1] and "epoch 2/2" in lines[-1]
     # 100 batches, but the loss is read only when something is drawn (never per batch here).
     assert source.loss_reads < 10

@@ -85,7 +85,7 @@ def closest_names(name: str, n: int = 3, source: str | None = None) -> list[str]
 def unknown_model_message(arch: str, source: str | None = None) -> str:
     bare = arch.split(":", 1)[1] if source else arch
     matches = closest_names(bare, source=source)
-    hint = f" did you mean {', '.join(matches)}?" if matches else ""
+    hint = f" (did you mean {', '.join(matches)}?)" if matches else ""
     where = {"timm": "timm", "torchvision": "torchvision"}.get(source or "", "timm or torchvision")
-    return (f"Unknown model '{arch}':{hint} use a {where} classification model name, an nn.Module, "
+    return (f"Unknown model '{arch}'{hint}: use a {where} classification model name, an nn.Module, "
             f"or {DEFAULT_ARCH} (works offline).")

@@ -35,7 +35,19 @@ def format_duration(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
 
 
-def _fmt(value: Any) -> str:
+# Table headers as fastai shows them; the records keep their own keys.
+_HEADERS = {"seconds": "time"}
+
+
+def _header(column: str) -> str:
+    return _HEADERS.get(column, column)
+
+
+def _fmt(column: str, value: Any) -> str:
+    if column == "seconds" and isinstance(value, (int, float)):
+        return format_duration(value)
+    if value is None:
+        return ""
     if isinstance(value, float):
         return f"{value:.4f}"
     return str(value)
@@ -150,11 +162,11 @@ def _bar(state: ProgressState, width: int = 30) -> str:
 
 
 def _table_header(cols: list[str]) -> str:
-    return "  ".join(f"{c:>11}" for c in cols)
+    return "  ".join(f"{_header(c):>11}" for c in cols)
 
 
 def _table_row(cols: list[str], row: dict) -> str:
-    return "  ".join(f"{_fmt(row.get(c, '')):>11}" for c in cols)
+    return "  ".join(f"{_fmt(c, row.get(c)):>11}" for c in cols)
 
 
 def render_text(state: ProgressState) -> str:
@@ -169,10 +181,10 @@ def render_text(state: ProgressState) -> str:
 def render_html(state: ProgressState) -> str:
     pct = state.fraction() * 100
     cols = state.columns()
-    head = "".join(f"<th style='text-align:right;padding:2px 8px'>{html.escape(c)}</th>" for c in cols)
+    head = "".join(f"<th style='text-align:right;padding:2px 8px'>{html.escape(_header(c))}</th>" for c in cols)
     body = "".join(
         "<tr>" + "".join(
-            f"<td style='text-align:right;padding:2px 8px'>{html.escape(_fmt(row.get(c, '')))}</td>"
+            f"<td style='text-align:right;padding:2px 8px'>{html.escape(_fmt(c, row.get(c)))}</td>"
             for c in cols) + "</tr>"
         for row in state.rows
     )
