@@ -10,22 +10,19 @@ from __future__ import annotations
 import os
 from typing import Any, Sequence
 
+from .checks import check_count
 from .errors import UserInputError
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
-def _check_options(*, epochs: int | None = None, freeze_epochs: int | None = None, bs: int, size: int,
-                   valid_pct: float, workers: int | None, precision: str) -> None:
-    for name, value in (("epochs", epochs), ("bs", bs), ("size", size)):
-        if value is not None and (not isinstance(value, int) or value <= 0):
-            raise UserInputError(f"--{name} must be a positive whole number, not {value!r}.")
-    if freeze_epochs is not None and (not isinstance(freeze_epochs, int) or freeze_epochs < 0):
-        raise UserInputError(f"--freeze-epochs must be 0 or more, not {freeze_epochs!r}.")
+def _check_options(*, bs: int, size: int, valid_pct: float, workers: int | None, precision: str) -> None:
+    check_count("--bs", bs)
+    check_count("--size", size)
     if not 0 < valid_pct < 1:
         raise UserInputError(f"--valid-pct must be between 0 and 1 (e.g. 0.2), not {valid_pct!r}.")
-    if workers is not None and workers < 0:
-        raise UserInputError(f"--workers must be 0 or more, not {workers!r}.")
+    if workers is not None:
+        check_count("--workers", workers, minimum=0)
     if precision not in PRECISIONS:
         raise UserInputError(f"--precision must be one of {', '.join(PRECISIONS)}, not {precision!r}.")
 
@@ -90,9 +87,9 @@ def finetune(data: Any, arch: Any = None, *, epochs: int = 1, freeze_epochs: int
     Other options: see :func:`build_learner` (bs, size, valid_pct, seed, metrics, device,
     precision, workers, weights, pretrained, label_col, path_col, label_re, augment).
     """
-    _check_options(epochs=epochs, freeze_epochs=freeze_epochs, bs=options.get("bs", 64),
-                   size=options.get("size", 224), valid_pct=options.get("valid_pct", 0.2),
-                   workers=options.get("workers"), precision=options.get("precision", "auto"))
+    # Checked before any data is read; build_learner checks the data and model options.
+    check_count("--epochs", epochs)
+    check_count("--freeze-epochs", freeze_epochs, minimum=0)
     if isinstance(lr, str) and lr != "find":
         raise UserInputError(f"lr must be a number or 'find', not {lr!r}.")
     if isinstance(lr, (int, float)) and lr <= 0:

@@ -19,6 +19,7 @@ import torch
 
 from . import __version__
 from .data import BatchTransform, Loaders, load_square
+from .checks import check_count
 from .errors import UserInputError
 from .models import ModelBundle, rebuild_model
 from .train import STOP, EventBus, RunLog, Trainer, fine_tune as fine_tune_recipe, freeze, unfreeze
@@ -178,7 +179,7 @@ class Learner:
     def fit(self, epochs: int = 1, lr: float | None = None, *, quiet: bool = False) -> str:
         """Train more, the whole model, one-cycle; ``lr`` is the head's rate (body lower, as in fine_tune)."""
         loaders = self._require_data("train on")
-        _check_positive(epochs=epochs)
+        check_count("epochs", epochs)
         head_lr = lr if lr is not None else DEFAULT_LR * DEFAULT_UNFROZEN_LR_FACTOR
         groups = self.layer_groups()
         lrs = discriminative_lrs(head_lr, len(groups), DEFAULT_BODY_LR_RATIO)
@@ -288,8 +289,3 @@ def load_learner(path: str | os.PathLike, *, device: str = "cpu",
     learner.status = "loaded"
     return learner
 
-
-def _check_positive(**values: int) -> None:
-    for name, value in values.items():
-        if value is None or value <= 0:
-            raise UserInputError(f"{name} must be a positive whole number, not {value!r}.")
