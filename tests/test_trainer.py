@@ -355,3 +355,31 @@ def test_a_fit_in_a_background_thread_stops_on_request_from_the_main_thread():
     worker.join(10)
     assert result["status"] == "stopped" and trainer.history == []
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_loss_points_give_raw_and_smoothed_losses_per_step_incrementally():
+    from jupyter_dl.train import Trainer
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    model = nn.Linear(4, 2)
+    x = torch.randn(32, 4)
+    y = (x[:, 0] > 0).long()
+    batches = [(x[i:i + 8], y[i:i + 8]) for i in range(0, 32, 8)]
+    trainer = Trainer(model, seed=0)
+    seen = []
+
+    def collect(event):
+        if event.kind == "batch_end" and event["batch"] == 2:
+            seen.append(trainer.loss_points(since=0))
+
+    trainer.bus.subscribe(collect)
+    trainer.fit_one_cycle(batches, batches, 2, 1e-2)
+    steps, raw, smooth = trainer.loss_points()
+    assert steps == list(range(1, 9)) and len(raw) == len(smooth) == 8
+    assert seen[0][0] == [1, 2]                      # mid-fit reads see only the steps done
+    assert raw[0] == pytest.approx(smooth[0])        # debiased: the first smoothed value is the first loss
+    assert trainer.loss_points(since=6)[0] == [7, 8]  # incremental reads
+    trainer.fit_one_cycle(batches, batches, 1, 1e-2)
+    assert trainer.loss_points(since=8)[0] == [9, 10, 11, 12]

@@ -71,6 +71,11 @@ class Trainer:
         self.optimizer: Optional[torch.optim.Optimizer] = None  # only while a fit runs
         self._stop = StopFlag()
         self._smooth: Optional[tuple[torch.Tensor, int]] = None
+        # Per-batch (raw, smoothed) losses of the current or last fit, written on the device
+        # without a sync; views read the new rows in one transfer when they draw.
+        self.global_step = 0                       # optimizer steps over all fits
+        self._loss_log = torch.zeros(0, 2)
+        self._loss_log_first_step = 0              # global step of the log's first row
         self._where = (0, 0)  # (epoch, batches done in it): what STOP reports
 
     # ----------------------------------------------------------------- public API
@@ -105,6 +110,8 @@ class Trainer:
         scaler = torch.amp.GradScaler("cuda") if self.precision.use_grad_scaler else None
         self.optimizer = opt.optimizer
         self._reset_running_loss()
+        self._loss_log = torch.zeros(total_steps, 2, device=self.device)
+        self._loss_log_first_step = self.global_step
         self.bus.emit(FIT_START, self, phase=phase, epochs=epochs, n_batches=n_batches,
                       n_train=_item_count(train), n_valid=_item_count(valid) if valid is not None else 0,
                       lrs=list(peak_lrs), total_steps=total_steps, pct_start=pct_start, div=div,
@@ -149,6 +156,21 @@ class Trainer:
             return None
         ema, count = state
         return float(ema) / (1.0 - LOSS_SMOOTHING ** count)
+
+    def loss_points(self, since: int = 0) -> tuple[list[int], list[float], list[float]]:
+        """(global steps, raw losses, smoothed losses) of the current or last fit, for steps after ``since``.
+
+        Steps count from 1 over all fits of this Trainer. One read from the device:
+        call it when about to draw, not per batch.
+        """
+        first = self._loss_log_first_step
+        end = self.global_step - first
+        start = max(since - first, 0)
+        if start >= end:
+            return [], [], []
+        rows = self._loss_log[start:end].float().cpu().tolist()
+        steps = list(range(first + start + 1, first + end + 1))
+        return steps, [r[0] for r in rows], [r[1] for r in rows]
 
     def request_stop(self, reason: str = "user") -> None:
         """Ask the running fit to stop at the next batch boundary (thread-safe; first reason wins).
@@ -214,6 +236,7 @@ class Trainer:
             loss_sum = loss_sum + loss * bs
             n_seen += bs
             self._update_running_loss(loss)
+            self._log_loss(loss)
             step += 1
             self._where = (epoch, batch)
             self.bus.emit(BATCH_END, self, phase=phase, epoch=epoch, batch=batch, n_batches=n_batches,
@@ -313,6 +336,14 @@ class Trainer:
 
     def _reset_running_loss(self) -> None:
         self._smooth = (torch.zeros((), device=self.device), 0)
+
+    def _log_loss(self, loss: torch.Tensor) -> None:
+        """Write this step's raw and smoothed loss into the device log (no sync), then count the step."""
+        ema, count = self._smooth
+        row = self.global_step - self._loss_log_first_step
+        self._loss_log[row, 0] = loss.float()
+        self._loss_log[row, 1] = ema / (1.0 - LOSS_SMOOTHING ** count)
+        self.global_step += 1
 
     def _update_running_loss(self, loss: torch.Tensor) -> None:
         ema, count = self._smooth
