@@ -14,10 +14,11 @@ from .recipe import discriminative_lrs, fine_tune
 from .runlog import RunLog, list_runs, read_run
 from .schedule import OneCycle
 from .seed import seed_everything
+from .losslog import LossLog
 from .trainer import Trainer
 
 __all__ = [
-    "Trainer", "fine_tune", "discriminative_lrs", "lr_find", "LRFinderResult", "freeze", "unfreeze",
+    "Trainer", "LossLog", "fine_tune", "discriminative_lrs", "lr_find", "LRFinderResult", "freeze", "unfreeze",
     "RunLog", "read_run", "list_runs", "seed_everything", "METRICS", "check_metrics", "OneCycle",
     "BestTracker", "monitor_for", "Precision", "resolve_device", "resolve_precision", "resolve_channels_last",
     "Event", "EventBus", "EventRecorder", "FIT_START", "EPOCH_START", "BATCH_END", "EPOCH_END", "CHECKPOINT",

@@ -23,7 +23,8 @@ from .checkpoint import snapshot
 from .freeze import requires_grad_state, set_requires_grad_state
 from .optimizer import build_optimizer
 from .stopping import SigintRequestsStop
-from .trainer import LOSS_SMOOTHING, Trainer, batch_count
+from .losslog import LOSS_SMOOTHING
+from .trainer import Trainer, batch_count
 
 DIVERGENCE_FACTOR = 4.0   # stop once the smoothed loss exceeds 4x the best so far (fastai)
 SWEEP_MOMENTUM = 0.9      # Adam's beta1 during the sweep (fastai's default, not cycled)

@@ -22,6 +22,7 @@ from jupyter_dl.errors import UserInputError
 
 from .checkpoint import BestTracker, monitor_for
 from .device import resolve_channels_last, resolve_device, resolve_precision
+from .losslog import LossLog
 from .events import (BATCH_END, CHECKPOINT, EPOCH_END, EPOCH_START, ERROR, FIT_END, FIT_START, STOP,
                      EventBus)
 from .metrics import check_metrics, compute_metrics
@@ -30,8 +31,6 @@ from .schedule import OneCycle, step_pos
 from .seed import seed_everything
 from .stopping import SigintRequestsStop, StopFlag
 
-# Weight of the past in the running loss (fastai's AvgSmoothLoss): ~50 batches of memory.
-LOSS_SMOOTHING = 0.98
 
 Batches = Iterable  # an iterable of (x, y) tensor pairs, iterable once per epoch, with __len__
 
@@ -70,12 +69,8 @@ class Trainer:
         self.best = BestTracker(*monitor_for(self.metrics))
         self.optimizer: Optional[torch.optim.Optimizer] = None  # only while a fit runs
         self._stop = StopFlag()
-        self._smooth: Optional[tuple[torch.Tensor, int]] = None
-        # Per-batch (raw, smoothed) losses of the current or last fit, written on the device
-        # without a sync; views read the new rows in one transfer when they draw.
-        self.global_step = 0                       # optimizer steps over all fits
-        self._loss_log = torch.zeros(0, 2)
-        self._loss_log_first_step = 0              # global step of the log's first row
+        # Per-step raw and smoothed losses over all fits, written on the device without a sync.
+        self.losses = LossLog(self.device)
         self._where = (0, 0)  # (epoch, batches done in it): what STOP reports
 
     # ----------------------------------------------------------------- public API
@@ -109,9 +104,8 @@ class Trainer:
         opt = build_optimizer(self.model, groups, self.wd, mom=moms[0], fused=self.device.type == "cuda")
         scaler = torch.amp.GradScaler("cuda") if self.precision.use_grad_scaler else None
         self.optimizer = opt.optimizer
-        self._reset_running_loss()
-        self._loss_log = torch.zeros(total_steps, 2, device=self.device)
-        self._loss_log_first_step = self.global_step
+        self.losses.restart_smoothing()
+        self.losses.reserve(total_steps)
         self.bus.emit(FIT_START, self, phase=phase, epochs=epochs, n_batches=n_batches,
                       n_train=_item_count(train), n_valid=_item_count(valid) if valid is not None else 0,
                       lrs=list(peak_lrs), total_steps=total_steps, pct_start=pct_start, div=div,
@@ -151,26 +145,19 @@ class Trainer:
 
         Reads one value from the device: call it when about to draw, not per batch.
         """
-        state = self._smooth  # one atomic read: the loop replaces the tuple, never mutates it
-        if state is None or state[1] == 0:
-            return None
-        ema, count = state
-        return float(ema) / (1.0 - LOSS_SMOOTHING ** count)
+        return self.losses.smoothed()
 
     def loss_points(self, since: int = 0) -> tuple[list[int], list[float], list[float]]:
-        """(global steps, raw losses, smoothed losses) of the current or last fit, for steps after ``since``.
+        """(steps, raw losses, smoothed losses) for steps after ``since`` (steps count over all fits).
 
-        Steps count from 1 over all fits of this Trainer. One read from the device:
-        call it when about to draw, not per batch.
+        One read from the device: call it when about to draw, not per batch.
         """
-        first = self._loss_log_first_step
-        end = self.global_step - first
-        start = max(since - first, 0)
-        if start >= end:
-            return [], [], []
-        rows = self._loss_log[start:end].float().cpu().tolist()
-        steps = list(range(first + start + 1, first + end + 1))
-        return steps, [r[0] for r in rows], [r[1] for r in rows]
+        return self.losses.points(since)
+
+    @property
+    def global_step(self) -> int:
+        """Optimizer steps taken over all fits."""
+        return self.losses.steps
 
     def request_stop(self, reason: str = "user") -> None:
         """Ask the running fit to stop at the next batch boundary (thread-safe; first reason wins).
@@ -235,8 +222,7 @@ class Trainer:
             bs = y.shape[0]
             loss_sum = loss_sum + loss * bs
             n_seen += bs
-            self._update_running_loss(loss)
-            self._log_loss(loss)
+            self.losses.append(loss)
             step += 1
             self._where = (epoch, batch)
             self.bus.emit(BATCH_END, self, phase=phase, epoch=epoch, batch=batch, n_batches=n_batches,
@@ -333,22 +319,6 @@ class Trainer:
         names = list(values)
         numbers = torch.stack([values[n].detach().float().reshape(()) for n in names]).tolist()
         return dict(zip(names, numbers))
-
-    def _reset_running_loss(self) -> None:
-        self._smooth = (torch.zeros((), device=self.device), 0)
-
-    def _log_loss(self, loss: torch.Tensor) -> None:
-        """Write this step's raw and smoothed loss into the device log (no sync), then count the step."""
-        ema, count = self._smooth
-        row = self.global_step - self._loss_log_first_step
-        self._loss_log[row, 0] = loss.float()
-        self._loss_log[row, 1] = ema / (1.0 - LOSS_SMOOTHING ** count)
-        self.global_step += 1
-
-    def _update_running_loss(self, loss: torch.Tensor) -> None:
-        ema, count = self._smooth
-        # Out of place: a view thread may be reading the previous tensor.
-        self._smooth = (torch.lerp(loss.float(), ema, LOSS_SMOOTHING), count + 1)
 
     def _finish(self) -> None:
         """Leave the trainer ready for the next fit: no optimizer, no pending stop, eval mode."""
