@@ -18,6 +18,8 @@ _LAZY = {
     "load_learner": "jupyter_dl.learner",
     "Learner": "jupyter_dl.learner",
     "UserInputError": "jupyter_dl.errors",
+    "runs": "jupyter_dl.run_history",
+    "compare_runs": "jupyter_dl.run_history",
 }
 # sub-packages reachable as attributes (jupyter_dl.api.build_learner) without importing them up front
 _LAZY_MODULES = {name: f"jupyter_dl.{name}" for name in

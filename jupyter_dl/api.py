@@ -74,7 +74,8 @@ def build_learner(data: Any, arch: Any = None, *, bs: int = 64, size: int = 224,
 
 
 def finetune(data: Any, arch: Any = None, *, epochs: int = 1, freeze_epochs: int = 1,
-             lr: float | str | None = None, train_bn: bool = True, quiet: bool = False, **options: Any):
+             lr: float | str | None = None, train_bn: bool = True, background: bool = False,
+             quiet: bool = False, **options: Any):
     """Fine-tune a pretrained image classifier on ``data`` and return the learner.
 
     ``data``: a folder (one sub-folder per class, or ``train/`` + ``valid/``), a CSV
@@ -84,6 +85,8 @@ def finetune(data: Any, arch: Any = None, *, epochs: int = 1, freeze_epochs: int
     ``lr``: the head's learning rate, or ``"find"`` to use the LR finder's suggestion.
     ``train_bn``: BatchNorm layers keep training while the body is frozen (fastai's default);
     False makes frozen epochs cheaper (no backward pass through the body).
+    ``background``: train in a thread and return the learner at once (``learner.status``,
+    ``learner.wait()``, ``learner.stop()``); the live view keeps updating.
     Other options: see :func:`build_learner` (bs, size, valid_pct, seed, metrics, device,
     precision, workers, weights, pretrained, label_col, path_col, label_re, augment).
     """
@@ -103,10 +106,12 @@ def finetune(data: Any, arch: Any = None, *, epochs: int = 1, freeze_epochs: int
         lr = result.suggested
     if lr is not None:
         learner.config["lr"] = lr
-    learner.fine_tune(epochs=epochs, freeze_epochs=freeze_epochs, lr=lr, quiet=quiet, train_bn=train_bn)
-    from .ui.display import show_summary
+    learner.fine_tune(epochs=epochs, freeze_epochs=freeze_epochs, lr=lr, quiet=quiet, train_bn=train_bn,
+                      background=background)
+    if quiet and not background:  # otherwise the live view ends with the summary
+        from .ui.display import show_summary
 
-    show_summary(learner)
+        show_summary(learner)
     return learner
 
 

@@ -12,8 +12,9 @@ import datetime as _dt
 import json
 import os
 import tempfile
+import threading
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import torch
 
@@ -25,7 +26,6 @@ from .models import ModelBundle, rebuild_model
 from .train import STOP, EventBus, RunLog, Trainer, fine_tune as fine_tune_recipe, freeze, unfreeze
 from .train import lr_find as lr_find_sweep
 from .train.recipe import DEFAULT_BODY_LR_RATIO, DEFAULT_LR, DEFAULT_UNFROZEN_LR_FACTOR, discriminative_lrs
-from .ui.progress import ProgressView
 
 EXPORT_FORMAT = "jupyter_dl.learner/1"
 
@@ -48,6 +48,9 @@ class Learner:
         self.lr_find_result: Any = None
         self.run_dir: Path | None = None
         self.stopped_at: str | None = None   # "epoch 2, batch 13" after a stop or interrupt
+        self.error: BaseException | None = None  # what ended a failed background run
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
         self._transform: BatchTransform | None = None
 
     # ----------------------------------------------------------------- basics
@@ -98,6 +101,7 @@ class Learner:
 
     @torch.no_grad()
     def _probabilities(self, items: Sequence[Any], bs: int) -> torch.Tensor:
+        self._require_idle("predict")
         was_training = self.model.training
         self.model.eval()
         try:
@@ -127,13 +131,33 @@ class Learner:
                 "run %finetune on your data, or use the learner only for predict().")
         return self.loaders
 
-    def _run(self, kind: str, body, *, total_epochs: int, quiet: bool, config: dict[str, Any]) -> str:
-        """Run ``body()`` with a progress view and a run log subscribed to the trainer."""
+    def _run(self, kind: str, body: Callable[[], str], *, total_epochs: int, quiet: bool,
+             config: dict[str, Any], background: bool = False) -> str:
+        """Run ``body()`` with a live view and a run log subscribed to the trainer.
+
+        In the background the run happens in a thread and this returns "running" at once;
+        ``wait()`` gives the final status, ``stop()`` ends it at the next batch boundary.
+        """
+        from .ui.display import summary_text
+        from .ui.views import make_training_view
+
+        with self._lock:
+            if self.running:
+                raise UserInputError(f"`{self.name}` is already training: call {self.name}.stop() or "
+                                     f"{self.name}.wait() before starting another run.")
+            previous, self.status = self.status, "running"
+        try:
+            view = make_training_view(total_epochs=total_epochs, title=self._run_name(), quiet=quiet,
+                                      mode="background" if background else "foreground",
+                                      on_stop=self.trainer.request_stop)
+            log = RunLog.start({**self.config, **config, "call": kind}, name_hint=self._run_name())
+        except BaseException:
+            self.status = previous
+            raise
         bus: EventBus = self.trainer.bus
-        view = None if quiet else ProgressView(total_epochs=total_epochs)
-        log = RunLog.start({**self.config, **config, "call": kind}, name_hint=self._run_name())
         self.run_dir = log.run_dir
         self.stopped_at = None
+        self.error = None
 
         def note_stop(event) -> None:
             if event.kind == STOP:
@@ -142,18 +166,51 @@ class Learner:
         subscribers = [s for s in (view, log, note_stop) if s is not None]
         for sub in subscribers:
             bus.subscribe(sub)
-        status = "failed"
-        try:
-            status = body()
-        finally:
-            self.status = status
-            for sub in subscribers:
-                bus.unsubscribe(sub)
-            log.close()
-            if view is not None:
-                view.state.status = status
-                view.close()
-        return status
+
+        def run() -> str:
+            status = "failed"
+            try:
+                status = body()
+            except Exception as exc:
+                self.error = exc
+                if not background:
+                    raise
+            finally:
+                self.status = status
+                for sub in subscribers:
+                    bus.unsubscribe(sub)
+                log.close()
+                if view is not None:
+                    view.close(status, summary_text(self))
+            return status
+
+        if not background:
+            return run()
+        self._thread = threading.Thread(target=run, name=f"jupyter_dl-{self.name}", daemon=True)
+        self._thread.start()
+        return "running"
+
+    @property
+    def running(self) -> bool:
+        """True while a run is in progress (in the background or in the foreground)."""
+        return self.status == "running"
+
+    def wait(self, timeout: float | None = None) -> str:
+        """Block until a background run ends (or ``timeout`` seconds pass); returns the status."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        return self.status
+
+    def stop(self) -> None:
+        """Ask the current run to stop at the next batch boundary, keeping the best weights."""
+        if self.running:
+            self.trainer.request_stop("user")
+
+    def _require_idle(self, what: str) -> None:
+        if self.running:
+            raise UserInputError(f"`{self.name}` is training in the background: call {self.name}.wait() or "
+                                 f"{self.name}.stop() before you {what}.")
 
     def _run_name(self) -> str:
         data = str(self.config.get("data", "data"))
@@ -161,7 +218,7 @@ class Learner:
         return f"{self.bundle.arch}-{data}"
 
     def fine_tune(self, epochs: int = 1, freeze_epochs: int = 1, lr: float | None = None, *,
-                  quiet: bool = False, **recipe_options: Any) -> str:
+                  quiet: bool = False, background: bool = False, **recipe_options: Any) -> str:
         """fastai's recipe: head only (one-cycle), then everything with discriminative rates."""
         loaders = self._require_data("train on")
         options = {k: v for k, v in recipe_options.items() if v is not None}
@@ -173,10 +230,12 @@ class Learner:
                                     epochs=epochs, freeze_epochs=freeze_epochs, **options)
 
         return self._run("fine_tune", body, total_epochs=len(self.history) + epochs + freeze_epochs,
-                         quiet=quiet, config={"epochs": epochs, "freeze_epochs": freeze_epochs,
-                                              "lr": options.get("lr", DEFAULT_LR), **options})
+                         quiet=quiet, background=background,
+                         config={"epochs": epochs, "freeze_epochs": freeze_epochs,
+                                 "lr": options.get("lr", DEFAULT_LR), **options})
 
-    def fit(self, epochs: int = 1, lr: float | None = None, *, quiet: bool = False) -> str:
+    def fit(self, epochs: int = 1, lr: float | None = None, *, quiet: bool = False,
+            background: bool = False) -> str:
         """Train more, the whole model, one-cycle; ``lr`` is the head's rate (body lower, as in fine_tune)."""
         loaders = self._require_data("train on")
         check_count("epochs", epochs)
@@ -190,7 +249,7 @@ class Learner:
                                               param_groups=groups, phase="unfrozen")
 
         return self._run("fit", body, total_epochs=len(self.history) + epochs, quiet=quiet,
-                         config={"epochs": epochs, "lr": head_lr})
+                         background=background, config={"epochs": epochs, "lr": head_lr})
 
     def lr_find(self, start_lr: float = 1e-7, end_lr: float = 10.0, num_it: int = 100,
                 frozen: bool | None = None) -> Any:
@@ -200,6 +259,7 @@ class Learner:
         fastai's does on a fresh vision learner: that is the rate the head starts with.
         """
         loaders = self._require_data("sweep")
+        self._require_idle("run the LR finder")
         if frozen is None:
             frozen = not self.history
         flags = [p.requires_grad for p in self.model.parameters()]
@@ -221,6 +281,7 @@ class Learner:
         Nothing pickled but tensors (it loads with ``torch.load(weights_only=True)``),
         no paths of this machine: ``load_learner`` works elsewhere without the data.
         """
+        self._require_idle("export")
         path = Path(path)
         if path.is_dir():
             raise UserInputError(f"{path} is a folder: give export() a file name such as {path / 'model.jdl'}.")

@@ -100,7 +100,7 @@ def _common_arguments(func):
 
 @magics_class
 class DLMagics(Magics):
-    """The jupyter_dl magics: %finetune and %lr_find."""
+    """The jupyter_dl magics: %finetune, %lr_find and %runs."""
 
     @staticmethod
     def _check_name(name: str) -> str:
@@ -114,6 +114,9 @@ class DLMagics(Magics):
     @argument("--freeze-epochs", type=int, default=1, help="epochs training only the new head first (default 1)")
     @argument("--lr", type=str, default=None,
               help="learning rate of the head (default 1e-2), or 'find' to run the LR finder and use its suggestion")
+    @argument("--background", action="store_true",
+              help="train in a background thread: the cell returns at once with the learner "
+                   "(learn.status, learn.wait(), learn.stop()); the dashboard keeps updating")
     @argument("--no-train-bn", action="store_true",
               help="freeze BatchNorm layers with the body in the frozen phase (faster; fastai trains them)")
     @argument("--metrics", default="accuracy",
@@ -139,6 +142,7 @@ class DLMagics(Magics):
             learner = api.finetune(
                 data, arch=arch, epochs=args.epochs, freeze_epochs=args.freeze_epochs,
                 lr=_lr(args.lr) if args.lr is not None else None, metrics=metrics, train_bn=not args.no_train_bn,
+                background=args.background,
                 quiet=args.quiet, namespace=self.shell.user_ns, learner_name=args.as_, **options,
             )
         except UserInputError as exc:
@@ -173,3 +177,31 @@ class DLMagics(Magics):
         except UserInputError as exc:
             raise UsageError(str(exc)) from None
         self.shell.user_ns[args.as_] = learner
+
+    @magic_arguments()
+    @argument("names", nargs="*", metavar="NAME",
+              help="runs to show and compare: a run folder's name, or a unique start or part of it "
+                   "(e.g. 20261127-0001 or lite0-pets); none: list every run")
+    @argument("--metric", default=None,
+              help="the per-epoch column to compare: valid_loss (default: valid and train loss), train_loss, "
+                   "accuracy, ...; the table's 'best' column shows it too")
+    @argument("--last", type=int, default=None, metavar="N", help="show and compare the N newest runs")
+    @argument("--root", default=None, metavar="DIR", help="the runs folder (default: $JUPYTER_DL_RUNS, else ./runs)")
+    @line_magic
+    def runs(self, line: str) -> None:
+        """List the recorded runs (newest first), or show the chosen ones and overlay their curves.
+
+        Works after a kernel restart: it reads the run logs on disk. Examples::
+
+            %runs
+            %runs --last 2
+            %runs 20261127-0001 20261127-0002 --metric accuracy
+        """
+        args = parse_argstring(self.runs, line)
+        from . import run_history
+
+        try:
+            run_history.show_runs(*[_unquote(n) for n in args.names], metric=args.metric, last=args.last,
+                                  root=_unquote(args.root))
+        except UserInputError as exc:
+            raise UsageError(str(exc)) from None

@@ -57,7 +57,10 @@ def summary_text(learner: Any) -> str:
 
 
 def show_summary(learner: Any) -> None:
-    text = summary_text(learner)
+    show_summary_text(summary_text(learner))
+
+
+def show_summary_text(text: str) -> None:
     _show(text, f"<div class='jupyter-dl-summary'><b>jupyter_dl</b> · {html.escape(text)}</div>")
 
 

@@ -263,9 +263,15 @@ class ProgressView:
             out.write(clear + _bar(state))
         out.flush()
 
-    def close(self) -> None:
-        """Draw the final state; in a terminal end the progress line."""
+    def close(self, status: str | None = None, summary: str | None = None) -> None:
+        """Draw the final state (``status``), then the run's ``summary`` below it."""
+        if status is not None:
+            self.state.status = status
         self.draw()
         if not self.kernel:
             self.stream.write("\n" if self._live_line else _bar(self.state) + "\n")
             self.stream.flush()
+        if summary:
+            from .display import show_summary_text
+
+            show_summary_text(summary)
