@@ -18,12 +18,15 @@ _LAZY = {
     "load_learner": "jupyter_dl.learner",
     "Learner": "jupyter_dl.learner",
     "UserInputError": "jupyter_dl.errors",
+    "live": "jupyter_dl.live_run",
+    "LiveRun": "jupyter_dl.live_run",
     "runs": "jupyter_dl.run_history",
     "compare_runs": "jupyter_dl.run_history",
 }
 # sub-packages reachable as attributes (jupyter_dl.api.build_learner) without importing them up front
 _LAZY_MODULES = {name: f"jupyter_dl.{name}" for name in
-                 ("datasets", "api", "learner", "data", "models", "train", "ui", "magics", "errors", "paths")}
+                 ("datasets", "api", "learner", "data", "models", "train", "ui", "magics", "errors", "paths",
+                  "fastai", "integrations")}
 
 __all__ = ["load_ipython_extension", "unload_ipython_extension", "datasets", *_LAZY]
 

@@ -1,4 +1,5 @@
 """The example notebooks run top to bottom in a real kernel (nbclient)."""
+import re
 import sys
 from pathlib import Path
 
@@ -19,3 +20,35 @@ def test_quickstart_notebook_executes(tmp_path, monkeypatch):
     assert "Finished 4 epochs" in html          # the summary of %finetune sample --epochs 3
     assert "jupyter-dl-progress" in html        # the in-place progress display stayed in the output
     assert (tmp_path / "digits.jdl").is_file()  # export ran in the notebook's folder
+
+
+def _text_outputs(notebook) -> str:
+    """All text the executed notebook's cells left: streams, plain-text and HTML results."""
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    parts = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            parts.append(output.get("text", ""))
+            data = output.get("data", {})
+            parts += [data.get("text/plain", ""), data.get("text/html", "")]
+    return "\n".join(parts)
+
+
+def test_own_loop_notebook_executes(tmp_path, monkeypatch):
+    from run_notebook import execute
+
+    monkeypatch.setenv("JUPYTER_DL_RUNS", str(tmp_path / "runs"))
+    text = _text_outputs(execute(EXAMPLES / "own_loop.ipynb", tmp_path))
+    assert "finished" in text                   # print(run.status)
+    assert "valid_loss" in text and "accuracy" in text  # pd.DataFrame(run.history)
+
+
+def test_fastai_notebook_executes(tmp_path, monkeypatch):
+    from run_notebook import execute
+
+    monkeypatch.setenv("JUPYTER_DL_RUNS", str(tmp_path / "runs"))
+    text = _text_outputs(execute(EXAMPLES / "fastai.ipynb", tmp_path))
+    assert "finished" in text                   # print(dashboard.status)
+    assert re.search(r"\bfrozen\b", text) and "unfrozen" in text  # both phases of fine_tune in the history
