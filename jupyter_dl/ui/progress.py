@@ -11,6 +11,7 @@ The view subscribes to the Trainer's event stream and draws at most every
 from __future__ import annotations
 
 import html
+import re
 import sys
 import time
 from typing import Any, Callable
@@ -25,7 +26,8 @@ def in_kernel() -> bool:
     except ImportError:  # pragma: no cover - IPython is a dependency
         return False
     shell = get_ipython()
-    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+    # By class name, subclasses included (Colab's shell subclasses ipykernel's), without importing ipykernel.
+    return shell is not None and any(cls.__name__ == "ZMQInteractiveShell" for cls in type(shell).__mro__)
 
 
 def format_duration(seconds: float) -> str:
@@ -33,6 +35,26 @@ def format_duration(seconds: float) -> str:
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 1] + "\u2026"
+
+
+def final_status_text(status: str, live: str = "", stop_clicked: bool = False) -> str:
+    """The status line for a run that ended with ``status`` (keeps "at epoch i, batch j" from ``live``)."""
+    match = re.search(r" at (epoch \d+, batch \d+)", live or "")
+    where = f" at {match.group(1)}" if match else ""
+    if status == "finished":
+        return "finished"
+    if status == "stopped" or (status == "interrupted" and stop_clicked):
+        return "stopped by user" + where
+    if status == "interrupted":
+        return "interrupted" + where
+    if status == "failed":
+        return _one_line(live) if (live or "").startswith("failed") else "failed"
+    return status or live or "ended"
 
 
 # Table headers as fastai shows them; the records keep their own keys.
@@ -266,7 +288,7 @@ class ProgressView:
     def close(self, status: str | None = None, summary: str | None = None) -> None:
         """Draw the final state (``status``), then the run's ``summary`` below it."""
         if status is not None:
-            self.state.status = status
+            self.state.status = final_status_text(status, self.state.status)
         self.draw()
         if not self.kernel:
             self.stream.write("\n" if self._live_line else _bar(self.state) + "\n")

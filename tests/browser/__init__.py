@@ -1,0 +1,1 @@
+"""Browser tests (a package, so the server and browser fixtures end with the last browser test)."""
