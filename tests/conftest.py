@@ -38,3 +38,32 @@ def tiny(shell):
 
     shell.user_ns["tiny"] = TinyNet()
     return "tiny"
+
+
+@pytest.fixture
+def views(monkeypatch):
+    """Replace the live view of fastai/live() runs by recorders; the list holds every view made."""
+    from jupyter_dl import integrations
+    from jupyter_dl.train.events import EventRecorder
+
+    class FakeView(EventRecorder):
+        """Stands in for the dashboard: records events, the options it was made with and how it was closed."""
+
+        def __init__(self, **options):
+            super().__init__()
+            self.options = options
+            self.closed: list[tuple] = []
+
+        def close(self, status, summary=None):
+            self.closed.append((status, summary))
+
+    made: list[FakeView] = []
+
+    def make_view(**options):
+        if options.get("quiet"):
+            return None
+        made.append(FakeView(**options))
+        return made[-1]
+
+    monkeypatch.setattr(integrations, "make_view", make_view)
+    return made

@@ -17,37 +17,10 @@ from fastai.learner import Learner
 from fastai.metrics import accuracy
 from fastai.torch_core import params
 
-from jupyter_dl import integrations
 from jupyter_dl.fastai import LiveDashboard
 from jupyter_dl.train.events import BATCH_END, EventRecorder
 
 N_BATCHES = 6  # 48 training items, bs 8
-
-
-class FakeView(EventRecorder):
-    """Stands in for the dashboard: records events, the on_stop it was given and how it was closed."""
-
-    def __init__(self, **options):
-        super().__init__()
-        self.options = options
-        self.closed: list[tuple] = []
-
-    def close(self, status, summary=None):
-        self.closed.append((status, summary))
-
-
-@pytest.fixture
-def views(monkeypatch):
-    made: list[FakeView] = []
-
-    def make_view(**options):
-        if options.get("quiet"):
-            return None
-        made.append(FakeView(**options))
-        return made[-1]
-
-    monkeypatch.setattr(integrations, "make_view", make_view)
-    return made
 
 
 @pytest.fixture

@@ -8,34 +8,9 @@ import warnings
 import pytest
 import torch
 
-from jupyter_dl import integrations
 from jupyter_dl.errors import UserInputError
 from jupyter_dl.live_run import live
-from jupyter_dl.train.events import BATCH_END, EventRecorder
-
-
-class FakeView(EventRecorder):
-    def __init__(self, **options):
-        super().__init__()
-        self.options = options
-        self.closed: list[tuple] = []
-
-    def close(self, status, summary=None):
-        self.closed.append((status, summary))
-
-
-@pytest.fixture
-def views(monkeypatch):
-    made: list[FakeView] = []
-
-    def make_view(**options):
-        if options.get("quiet"):
-            return None
-        made.append(FakeView(**options))
-        return made[-1]
-
-    monkeypatch.setattr(integrations, "make_view", make_view)
-    return made
+from jupyter_dl.train.events import BATCH_END
 
 
 def test_a_loop_logs_steps_and_epochs(views):
