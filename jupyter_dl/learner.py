@@ -170,7 +170,11 @@ class Learner:
         def run() -> str:
             status = "failed"
             try:
-                status = body()
+                if background:  # signals reach the main thread only: stop() and the Stop button stop it
+                    status = body()
+                else:
+                    with self.trainer.interrupts_stop_cleanly():
+                        status = body()
             except Exception as exc:
                 self.error = exc
                 if not background:

@@ -171,3 +171,16 @@ def test_train_bn_decides_whether_batchnorm_learns_while_frozen(folder, train_bn
     learn.fine_tune(epochs=0, freeze_epochs=1, quiet=True, train_bn=train_bn)
     assert torch.equal(learn.model.features[0].weight, conv)           # the body stayed frozen
     assert torch.equal(bn.weight.detach(), gamma) is (not train_bn)
+
+
+def test_an_interrupt_after_the_last_epoch_neither_raises_nor_stops_the_next_run(folder):
+    learn = jupyter_dl.api.build_learner(folder, TinyNet(), size=16, bs=4)
+
+    def interrupt_at_the_end(event):
+        if event.kind == ev.FIT_END:
+            os.kill(os.getpid(), signal.SIGINT)  # a Stop click that lands just after training ended
+
+    learn.trainer.bus.subscribe(interrupt_at_the_end)
+    assert learn.fit(1, quiet=True) == "finished"
+    learn.trainer.bus.unsubscribe(interrupt_at_the_end)
+    assert learn.fit(1, quiet=True) == "finished" and len(learn.history) == 2

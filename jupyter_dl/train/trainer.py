@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import math
 import time
-from contextlib import nullcontext
-from typing import Iterable, Optional, Sequence
+from contextlib import contextmanager, nullcontext
+from typing import Iterable, Iterator, Optional, Sequence
 
 import torch
 from torch import nn
@@ -158,6 +158,20 @@ class Trainer:
     def global_step(self) -> int:
         """Optimizer steps taken over all fits."""
         return self.losses.steps
+
+    @contextmanager
+    def interrupts_stop_cleanly(self) -> Iterator[None]:
+        """While active (main thread only), a kernel interrupt (SIGINT) asks for a clean stop.
+
+        For a whole run of several fits (fine_tune): an interrupt between or after the
+        fits is absorbed instead of raising KeyboardInterrupt in the user's cell, and a
+        request still pending at the end is dropped so it cannot stop the next run.
+        """
+        try:
+            with SigintRequestsStop(self._stop):
+                yield
+        finally:
+            self._stop.clear()
 
     def request_stop(self, reason: str = "user") -> None:
         """Ask the running fit to stop at the next batch boundary (thread-safe; first reason wins).

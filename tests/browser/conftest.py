@@ -158,8 +158,8 @@ def page(browser_context, lab, request):
 def open_notebook(page, lab):
     """``open_notebook(name, cells)`` writes a notebook through the REST API and opens it in JupyterLab."""
 
-    def _open(name: str, cells=("%load_ext jupyter_dl",)) -> NotebookPage:
+    def _open(name: str, cells=("%load_ext jupyter_dl",), app: str = "lab") -> NotebookPage:
         lab.create_notebook(name, cells)
-        return NotebookPage.open(page, lab, name)
+        return NotebookPage.open(page, lab, name, app=app)
 
     return _open

@@ -252,15 +252,19 @@ class NotebookPage:
     # -- opening -------------------------------------------------------------------------------------
     @classmethod
     def open(cls, page: Any, server: LabServer, name: str, *, workspace: str | None = None,
-             timeout: float = 90) -> NotebookPage:
-        """Open ``name`` in a fresh JupyterLab workspace and wait for an idle kernel."""
-        workspace = workspace or "t" + secrets.token_hex(4)
+             timeout: float = 90, app: str = "lab") -> NotebookPage:
+        """Open ``name`` in a fresh JupyterLab workspace (or Notebook 7: ``app="notebook"``); wait for an idle kernel."""
         quoted = urllib.parse.quote(name)
-        page.goto(server.url(f"lab/workspaces/{workspace}/tree/{quoted}"), wait_until="domcontentloaded")
+        if app == "notebook":
+            page.goto(server.url(f"notebooks/{quoted}"), wait_until="domcontentloaded")
+        else:
+            workspace = workspace or "t" + secrets.token_hex(4)
+            page.goto(server.url(f"lab/workspaces/{workspace}/tree/{quoted}"), wait_until="domcontentloaded")
         nb = cls(page, server, name)
         nb.wait_ready(timeout)
-        # More room for the notebook (and tidier screenshots): fold the file browser away.
-        page.evaluate("() => window.jupyterapp && window.jupyterapp.shell.collapseLeft()")
+        if app == "lab":
+            # More room for the notebook (and tidier screenshots): fold the file browser away.
+            page.evaluate("() => window.jupyterapp && window.jupyterapp.shell.collapseLeft()")
         return nb
 
     def wait_ready(self, timeout: float = 90) -> None:

@@ -154,13 +154,16 @@ def test_plot_grows_while_cell_runs(open_notebook):
 
 
 @pytest.mark.timeout(150)
-def test_stop_button_stops_foreground_run(open_notebook):
+@pytest.mark.parametrize("app", ["lab", "notebook"])
+def test_stop_button_stops_foreground_run(open_notebook, app):
     """Stop during a foreground (busy) cell: clean stop at a batch boundary, fewer epochs than asked."""
-    nb = open_notebook("stop_fg.ipynb", [
+    if app == "notebook":
+        pytest.importorskip("notebook", reason="Notebook 7 is not installed")
+    nb = open_notebook(f"stop_fg_{app}.ipynb", [
         "%load_ext jupyter_dl",
         f"{FIT} --epochs {LONG_EPOCHS}",
         "learn.status, len(learn.history), learn.stopped_at",
-    ])
+    ], app=app)
     nb.run_cell(0)
     nb.run_cell(1, wait=False)
     _wait_for_points(nb, 1, 3)           # training is in the Trainer's batch loop
@@ -170,7 +173,7 @@ def test_stop_button_stops_foreground_run(open_notebook):
     assert nb.failure_text(1) == "", nb.failure_text(1)   # a clean stop: no KeyboardInterrupt traceback
     _wait_until(lambda: re.search(r"stopped|interrupted", _shown_status(nb, 1), re.IGNORECASE), 30,
                 "the dashboard to say the run stopped")
-    nb.screenshot("dashboard-stopped")
+    nb.screenshot(f"dashboard-stopped-{app}")
     nb.run_cell(2)
     status, epochs, where = _result(nb, 2)
     assert status in ("stopped", "interrupted")
