@@ -29,6 +29,7 @@ lab: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_import.py
 	$(PY) benchmarks/bench_finetune.py
+	$(PY) benchmarks/bench_dashboard.py
 
 clean:
 	rm -rf out runs .pytest_cache
