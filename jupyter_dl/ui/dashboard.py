@@ -51,11 +51,12 @@ import warnings
 from typing import Any, Callable, Sequence
 
 from ..train import events as ev
+from .display import plotly_bundle
 from .progress import (ProgressState, _fmt, _header, _one_line, _table_header, _table_row, final_status_text,
                        format_duration)
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
-PLOTLY_MIME = "application/vnd.plotly.v1+json"
+
 
 # Trace order in the figure; metric traces follow, one per metric, in order of appearance.
 RAW, SMOOTH, VALID, LR = 0, 1, 2, 3
@@ -707,20 +708,10 @@ class Dashboard:
     def static_bundles(self) -> tuple[dict, dict]:
         """(figure bundle, result bundle): what replaces the widget when the run ends."""
         figure = self.static_figure()
-        try:
-            import plotly.io as pio
-
-            figure_html = pio.to_html(figure, include_plotlyjs="cdn", full_html=False, config=figure["config"],
-                                      validate=False, default_height="460px")
-        except Exception:
-            figure_html = ""
         n_steps, n_epochs = self.loss.count, len(self.state.rows)
-        figure_bundle = {
-            PLOTLY_MIME: figure,
-            "text/html": f"<div class='jdl-static-figure'>{figure_html}</div>",
-            "text/plain": f"<jupyter_dl · {self.title}: training curves, {n_steps} steps, "
-                          f"{n_epochs} epochs (a plotly figure)>",
-        }
+        figure_bundle = plotly_bundle(
+            figure, f"<jupyter_dl · {self.title}: training curves, {n_steps} steps, {n_epochs} epochs "
+                    "(a plotly figure)>", css_class="jdl-static-figure", default_height="460px")
         kind = _status_kind(self.status_text)
         color = _STATUS_COLORS.get(kind, "#57606a")
         parts = self._progress_parts()

@@ -64,6 +64,25 @@ def show_summary_text(text: str) -> None:
     _show(text, f"<div class='jupyter-dl-summary'><b>jupyter_dl</b> · {html.escape(text)}</div>")
 
 
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
+
+
+def plotly_bundle(figure: dict, text: str, *, css_class: str = "", default_height: str = "100%") -> dict:
+    """A display bundle that shows a plotly ``figure`` (a plain {"data", "layout", "config"} dict) everywhere:
+    plotly's own mimetype (JupyterLab, Notebook 7, VS Code, Colab), HTML that loads plotly.js from its CDN
+    (nbconvert, GitHub-like viewers; without the network it stays blank), and ``text``."""
+    import plotly.io as pio
+
+    try:
+        html_div = pio.to_html(figure, include_plotlyjs="cdn", full_html=False, config=figure.get("config"),
+                               validate=False, default_height=default_height)
+    except Exception:  # a figure plotly cannot render as HTML still shows through its mimetype
+        html_div = ""
+    if css_class:
+        html_div = f"<div class='{css_class}'>{html_div}</div>"
+    return {PLOTLY_MIME: figure, "text/html": html_div, "text/plain": text}
+
+
 def lr_find_figure(result: Any):
     """A plotly figure: loss against learning rate (log x), suggestions marked."""
     import plotly.graph_objects as go

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .display import _show
+from .display import _show, plotly_bundle
 from .progress import format_duration, in_kernel
 
 COLUMNS = ("name", "date", "data", "arch", "epochs", "best", "time", "status")
@@ -177,13 +177,10 @@ def compare_text(runs: list[dict], metric: str = "valid_loss") -> str:
 
 
 def figure_bundle(fig: Any, text: str) -> dict:
-    """A display bundle that shows ``fig`` everywhere: plotly's own mimetype (JupyterLab, Notebook 7,
-    VS Code, Colab), HTML loading plotly.js from its CDN (nbconvert, GitHub-like viewers), and text."""
+    """``fig`` as a display bundle that stays in the saved notebook (see :func:`.display.plotly_bundle`)."""
     import json
 
-    return {"application/vnd.plotly.v1+json": {**json.loads(fig.to_json()), "config": {"responsive": True}},
-            "text/html": fig.to_html(full_html=False, include_plotlyjs="cdn"),
-            "text/plain": text}
+    return plotly_bundle({**json.loads(fig.to_json()), "config": {"responsive": True}}, text)
 
 
 def show_compare(fig: Any, runs: list[dict], metric: str = "valid_loss", kernel: bool | None = None) -> None:
