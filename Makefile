@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lab bench install clean
+.PHONY: demo test test-js lab bench install clean
 
 install: $(STAMP)
 
@@ -20,8 +20,13 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) examples/run_notebook.py examples/quickstart.ipynb --out out
 
-test: $(STAMP)
+test: $(STAMP) test-js
 	$(PY) -m pytest
+
+# The JupyterLab extension's own checks: jest unit tests, then prettier + eslint.
+# (pip install already ran jlpm install in js/ while building the extension.)
+test-js: $(STAMP)
+	cd js && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" jlpm install --immutable && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" jlpm test && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" jlpm lint:check
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab examples

@@ -22,11 +22,13 @@ _LAZY = {
     "LiveRun": "jupyter_dl.live_run",
     "runs": "jupyter_dl.run_history",
     "compare_runs": "jupyter_dl.run_history",
+    "gpu_monitor": "jupyter_dl.monitor_api",
+    "stop_gpu_monitor": "jupyter_dl.monitor_api",
 }
 # sub-packages reachable as attributes (jupyter_dl.api.build_learner) without importing them up front
 _LAZY_MODULES = {name: f"jupyter_dl.{name}" for name in
                  ("datasets", "api", "learner", "data", "models", "train", "ui", "magics", "errors", "paths",
-                  "fastai", "integrations")}
+                  "fastai", "integrations", "monitor", "server")}
 
 __all__ = ["load_ipython_extension", "unload_ipython_extension", "datasets", *_LAZY]
 
@@ -62,3 +64,13 @@ def unload_ipython_extension(ipython: Any) -> None:
         for name in DLMagics.magics.get(kind, {}):
             magics[kind].pop(name, None)
     ipython.magics_manager.registry.pop("DLMagics", None)
+
+
+def _jupyter_server_extension_points() -> list[dict]:
+    """The jupyter_server extension (monitor REST endpoint); enabled on install via jupyter-config/."""
+    return [{"module": "jupyter_dl.server"}]
+
+
+def _jupyter_labextension_paths() -> list[dict]:
+    """The prebuilt JupyterLab extension (built from js/), for ``jupyter labextension develop``."""
+    return [{"src": "labextension", "dest": "jupyter_dl"}]

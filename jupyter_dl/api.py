@@ -75,7 +75,7 @@ def build_learner(data: Any, arch: Any = None, *, bs: int = 64, size: int = 224,
 
 def finetune(data: Any, arch: Any = None, *, epochs: int = 1, freeze_epochs: int = 1,
              lr: float | str | None = None, train_bn: bool = True, background: bool = False,
-             quiet: bool = False, **options: Any):
+             quiet: bool = False, auto_bs: bool = False, **options: Any):
     """Fine-tune a pretrained image classifier on ``data`` and return the learner.
 
     ``data``: a folder (one sub-folder per class, or ``train/`` + ``valid/``), a CSV
@@ -87,6 +87,10 @@ def finetune(data: Any, arch: Any = None, *, epochs: int = 1, freeze_epochs: int
     False makes frozen epochs cheaper (no backward pass through the body).
     ``background``: train in a thread and return the learner at once (``learner.status``,
     ``learner.wait()``, ``learner.stop()``); the live view keeps updating.
+    ``auto_bs``: when the GPU runs out of memory, halve the batch size and retry the phase
+    until it fits (``learner.batch_size`` says what was chosen); without it, out of memory is
+    a :class:`~jupyter_dl.errors.UserInputError` that says how much was asked and free, and the
+    learner keeps the weights it had before the phase that failed.
     Other options: see :func:`build_learner` (bs, size, valid_pct, seed, metrics, device,
     precision, workers, weights, pretrained, label_col, path_col, label_re, augment).
     """
@@ -101,13 +105,13 @@ def finetune(data: Any, arch: Any = None, *, epochs: int = 1, freeze_epochs: int
     if lr == "find":
         from .ui.display import show_lr_find
 
-        result = learner.lr_find()
+        result = learner.lr_find(auto_bs=auto_bs)
         show_lr_find(result, quiet=quiet)
         lr = result.suggested
     if lr is not None:
         learner.config["lr"] = lr
     learner.fine_tune(epochs=epochs, freeze_epochs=freeze_epochs, lr=lr, quiet=quiet, train_bn=train_bn,
-                      background=background)
+                      background=background, auto_bs=auto_bs)
     if quiet and not background:  # otherwise the live view ends with the summary
         from .ui.display import show_summary
 

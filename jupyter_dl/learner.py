@@ -25,6 +25,7 @@ from .errors import UserInputError
 from .models import ModelBundle, rebuild_model
 from .train import STOP, EventBus, RunLog, Trainer, fine_tune as fine_tune_recipe, freeze, unfreeze
 from .train import lr_find as lr_find_sweep
+from .train.oom import OomGuard
 from .train.recipe import DEFAULT_BODY_LR_RATIO, DEFAULT_LR, DEFAULT_UNFROZEN_LR_FACTOR, discriminative_lrs
 
 EXPORT_FORMAT = "jupyter_dl.learner/1"
@@ -66,6 +67,13 @@ class Learner:
     @property
     def device(self) -> torch.device:
         return self.trainer.device
+
+    @property
+    def batch_size(self) -> int | None:
+        """The batch size training uses now (``--auto-bs`` may have made it smaller than asked)."""
+        if self.loaders is not None and self.loaders.batch_size is not None:
+            return self.loaders.batch_size
+        return self.config.get("bs")
 
     def __repr__(self) -> str:
         best = self.best_description()
@@ -131,14 +139,15 @@ class Learner:
                 "run %finetune on your data, or use the learner only for predict().")
         return self.loaders
 
-    def _run(self, kind: str, body: Callable[[], str], *, total_epochs: int, quiet: bool,
-             config: dict[str, Any], background: bool = False) -> str:
-        """Run ``body()`` with a live view and a run log subscribed to the trainer.
+    def _run(self, kind: str, body: Callable[[Callable[[str, dict], None]], str], *, total_epochs: int,
+             quiet: bool, config: dict[str, Any], background: bool = False) -> str:
+        """Run ``body(note)`` with a live view and a run log subscribed to the trainer.
 
+        ``note(message, details)`` shows one line under the view and logs it (a smaller batch size).
         In the background the run happens in a thread and this returns "running" at once;
         ``wait()`` gives the final status, ``stop()`` ends it at the next batch boundary.
         """
-        from .ui.display import summary_text
+        from .ui.display import show_summary_text, summary_text
         from .ui.views import make_training_view
 
         with self._lock:
@@ -163,6 +172,10 @@ class Learner:
             if event.kind == STOP:
                 self.stopped_at = f"epoch {event['epoch']}, batch {event['batch']}"
 
+        def note(message: str, details: dict) -> None:
+            log.write("batch_size", message=message, **details)
+            show_summary_text(message)
+
         subscribers = [s for s in (view, log, note_stop) if s is not None]
         for sub in subscribers:
             bus.subscribe(sub)
@@ -171,10 +184,10 @@ class Learner:
             status = "failed"
             try:
                 if background:  # signals reach the main thread only: stop() and the Stop button stop it
-                    status = body()
+                    status = body(note)
                 else:
                     with self.trainer.interrupts_stop_cleanly():
-                        status = body()
+                        status = body(note)
             except Exception as exc:
                 self.error = exc
                 if not background:
@@ -216,51 +229,77 @@ class Learner:
             raise UserInputError(f"`{self.name}` is training in the background: call {self.name}.wait() or "
                                  f"{self.name}.stop() before you {what}.")
 
+    def _oom_guard(self, loaders: Loaders, auto_bs: bool, on_retry: Callable[[str, dict], None]) -> OomGuard:
+        """Out of memory rolls the phase back, then a clear error or (``auto_bs``) a retry with half the batch."""
+        bs = loaders.batch_size
+        if bs is not None:  # a batch never holds more than the larger split: halve from what it really holds
+            bs = max(1, min(bs, max(loaders.n_train, loaders.n_valid)))
+
+        def rebatch(smaller: int) -> None:
+            loaders.set_batch_size(smaller)
+            self.config["bs"] = smaller
+
+        return OomGuard(self.trainer, batch_size=bs, rebatch=rebatch, auto=auto_bs, on_retry=on_retry,
+                        name=self.name)
+
     def _run_name(self) -> str:
         data = str(self.config.get("data", "data"))
         data = Path(data).name or data
         return f"{self.bundle.arch}-{data}"
 
     def fine_tune(self, epochs: int = 1, freeze_epochs: int = 1, lr: float | None = None, *,
-                  quiet: bool = False, background: bool = False, **recipe_options: Any) -> str:
-        """fastai's recipe: head only (one-cycle), then everything with discriminative rates."""
+                  quiet: bool = False, background: bool = False, auto_bs: bool = False,
+                  **recipe_options: Any) -> str:
+        """fastai's recipe: head only (one-cycle), then everything with discriminative rates.
+
+        Out of GPU memory, the phase it happened in is rolled back (a finished frozen phase
+        is kept) and a clear error says how much memory was asked and free; with ``auto_bs``
+        the phase is retried from its start with half the batch size until it fits.
+        """
         loaders = self._require_data("train on")
         options = {k: v for k, v in recipe_options.items() if v is not None}
         if lr is not None:
             options["lr"] = lr
 
-        def body() -> str:
+        def body(note) -> str:
+            guard = self._oom_guard(loaders, auto_bs, note)
             return fine_tune_recipe(self.trainer, loaders.train, loaders.valid, self.layer_groups(),
-                                    epochs=epochs, freeze_epochs=freeze_epochs, **options)
+                                    epochs=epochs, freeze_epochs=freeze_epochs, fit=guard.fit_one_cycle,
+                                    **options)
 
         return self._run("fine_tune", body, total_epochs=len(self.history) + epochs + freeze_epochs,
                          quiet=quiet, background=background,
                          config={"epochs": epochs, "freeze_epochs": freeze_epochs,
-                                 "lr": options.get("lr", DEFAULT_LR), **options})
+                                 "lr": options.get("lr", DEFAULT_LR), "auto_bs": auto_bs, **options})
 
     def fit(self, epochs: int = 1, lr: float | None = None, *, quiet: bool = False,
-            background: bool = False) -> str:
-        """Train more, the whole model, one-cycle; ``lr`` is the head's rate (body lower, as in fine_tune)."""
+            background: bool = False, auto_bs: bool = False) -> str:
+        """Train more, the whole model, one-cycle; ``lr`` is the head's rate (body lower, as in fine_tune).
+
+        Out of GPU memory: see :meth:`fine_tune` (``auto_bs`` halves the batch size until it fits).
+        """
         loaders = self._require_data("train on")
         check_count("epochs", epochs)
         head_lr = lr if lr is not None else DEFAULT_LR * DEFAULT_UNFROZEN_LR_FACTOR
         groups = self.layer_groups()
         lrs = discriminative_lrs(head_lr, len(groups), DEFAULT_BODY_LR_RATIO)
 
-        def body() -> str:
+        def body(note) -> str:
             self.unfreeze()
-            return self.trainer.fit_one_cycle(loaders.train, loaders.valid, epochs, lrs,
-                                              param_groups=groups, phase="unfrozen")
+            guard = self._oom_guard(loaders, auto_bs, note)
+            return guard.fit_one_cycle(loaders.train, loaders.valid, epochs, lrs, param_groups=groups,
+                                       phase="unfrozen")
 
         return self._run("fit", body, total_epochs=len(self.history) + epochs, quiet=quiet,
-                         background=background, config={"epochs": epochs, "lr": head_lr})
+                         background=background, config={"epochs": epochs, "lr": head_lr, "auto_bs": auto_bs})
 
     def lr_find(self, start_lr: float = 1e-7, end_lr: float = 10.0, num_it: int = 100,
-                frozen: bool | None = None) -> Any:
+                frozen: bool | None = None, auto_bs: bool = False) -> Any:
         """Sweep the learning rate; weights are left untouched. Sets ``suggested_lr``.
 
         Before any training the sweep runs with the body frozen (``frozen=None``), as
         fastai's does on a fresh vision learner: that is the rate the head starts with.
+        Out of GPU memory: a clear error, or with ``auto_bs`` a retry with half the batch size.
         """
         loaders = self._require_data("sweep")
         self._require_idle("run the LR finder")
@@ -269,8 +308,12 @@ class Learner:
         flags = [p.requires_grad for p in self.model.parameters()]
         if frozen:
             self.freeze()
+        from .ui.display import show_summary_text
+
+        guard = self._oom_guard(loaders, auto_bs, lambda message, details: show_summary_text(message))
         try:
-            result = lr_find_sweep(self.trainer, loaders.train, start_lr=start_lr, end_lr=end_lr, num_it=num_it)
+            result = guard.run(lambda: lr_find_sweep(self.trainer, loaders.train, start_lr=start_lr, end_lr=end_lr,
+                                                     num_it=num_it), what="LR finder sweep")
         finally:
             for param, flag in zip(self.model.parameters(), flags):
                 param.requires_grad_(flag)

@@ -100,7 +100,7 @@ def _common_arguments(func):
 
 @magics_class
 class DLMagics(Magics):
-    """The jupyter_dl magics: %finetune, %lr_find and %runs."""
+    """The jupyter_dl magics: %finetune, %lr_find, %runs and %gpu."""
 
     @staticmethod
     def _check_name(name: str) -> str:
@@ -117,6 +117,9 @@ class DLMagics(Magics):
     @argument("--background", action="store_true",
               help="train in a background thread: the cell returns at once with the learner "
                    "(learn.status, learn.wait(), learn.stop()); the dashboard keeps updating")
+    @argument("--auto-bs", action="store_true",
+              help="if the GPU runs out of memory, halve the batch size and retry until it fits (default: stop "
+                   "with an error that says how much memory was asked and free)")
     @argument("--no-train-bn", action="store_true",
               help="freeze BatchNorm layers with the body in the frozen phase (faster; fastai trains them)")
     @argument("--metrics", default="accuracy",
@@ -142,7 +145,7 @@ class DLMagics(Magics):
             learner = api.finetune(
                 data, arch=arch, epochs=args.epochs, freeze_epochs=args.freeze_epochs,
                 lr=_lr(args.lr) if args.lr is not None else None, metrics=metrics, train_bn=not args.no_train_bn,
-                background=args.background,
+                background=args.background, auto_bs=args.auto_bs,
                 quiet=args.quiet, namespace=self.shell.user_ns, learner_name=args.as_, **options,
             )
         except UserInputError as exc:
@@ -203,5 +206,36 @@ class DLMagics(Magics):
         try:
             run_history.show_runs(*[_unquote(n) for n in args.names], metric=args.metric, last=args.last,
                                   root=_unquote(args.root))
+        except UserInputError as exc:
+            raise UsageError(str(exc)) from None
+
+    @magic_arguments()
+    @argument("--interval", default=1.0, metavar="SECONDS",
+              help="seconds between readings (default 1, at least 0.1)")
+    @argument("--history", default=300.0, metavar="SECONDS",
+              help="seconds of history the chart shows (default 300, at most 600)")
+    @argument("--once", action="store_true",
+              help="one static table of the current numbers instead of the live widget")
+    @argument("--stop", action="store_true", help="stop this kernel's live monitor")
+    @line_magic
+    def gpu(self, line: str) -> None:
+        """Live GPU monitor: per GPU utilisation, memory, temperature and power, CPU and RAM, and a chart.
+
+        Without an NVIDIA GPU it says why in one line and shows CPU and RAM. It stops when its
+        output is cleared or a newer %gpu starts, and pauses while no page shows it. Examples::
+
+            %gpu
+            %gpu --interval 0.5
+            %gpu --once
+        """
+        args = parse_argstring(self.gpu, line)
+        from . import monitor_api
+
+        if args.stop:
+            if not monitor_api.stop_gpu_monitor():
+                print("No live GPU monitor is running in this kernel.")
+            return
+        try:
+            monitor_api.gpu_monitor(interval=args.interval, once=args.once, history=args.history)
         except UserInputError as exc:
             raise UsageError(str(exc)) from None

@@ -1,6 +1,12 @@
 """Shared test set-up: caches and run logs go to temporary folders, never ~/.cache."""
 
+import importlib.util
+
 import pytest
+
+# jp_fetch / jp_serverapp: a real jupyter_server for the monitor endpoint (tests/test_server.py).
+# `make test` always installs pytest-jupyter; only the bare GPU machine (tests/test_gpu.py) lacks it.
+pytest_plugins = ["pytest_jupyter.jupyter_server"] if importlib.util.find_spec("pytest_jupyter") else []
 
 
 @pytest.fixture(autouse=True)

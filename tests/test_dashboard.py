@@ -11,43 +11,12 @@ pytest.importorskip("anywidget")
 pytest.importorskip("plotly")
 
 from jupyter_dl.train import events as ev  # noqa: E402
-from jupyter_dl.train.losslog import LossLog  # noqa: E402
+from dashboard_fakes import Clock, Source  # noqa: E402
 from jupyter_dl.ui import views  # noqa: E402
 from jupyter_dl.ui.dashboard import LR, RAW, SMOOTH, VALID, WIDGET_MIME, Dashboard, _Series  # noqa: E402
 from jupyter_dl.ui.display import PLOTLY_MIME  # noqa: E402
 from jupyter_dl.ui.progress import ProgressView  # noqa: E402
 from jupyter_dl.ui.stop_control import StopControl, kernel_id_from_connection_file  # noqa: E402
-
-
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-
-class Source:
-    """A loss source like the Trainer: a LossLog, and counters of the reads views make."""
-
-    def __init__(self, earlier_steps=0):
-        self.log = LossLog()
-        self.reads = 0
-        self.running_reads = 0
-        for _ in range(earlier_steps):  # a previous run on the same trainer
-            self.log.append(9.0)
-
-    @property
-    def global_step(self):
-        return self.log.steps
-
-    def running_loss(self):
-        self.running_reads += 1
-        return self.log.smoothed()
-
-    def loss_points(self, since=0):
-        self.reads += 1
-        return self.log.points(since)
 
 
 def make(clock=None, **kw):

@@ -57,7 +57,8 @@ def test_learns_a_separable_problem():
     last = trainer.history[-1]
     assert last["accuracy"] >= 0.9 and last["f1"] >= 0.9
     assert last["train_loss"] < trainer.history[0]["train_loss"]
-    assert set(last) == {"epoch", "phase", "train_loss", "valid_loss", "accuracy", "f1", "seconds", "lr"}
+    assert set(last) == {"epoch", "phase", "train_loss", "valid_loss", "accuracy", "f1", "seconds", "lr",
+                         "data_wait_s", "compute_s", "data_wait_share"}
     assert last["phase"] == "train" and isinstance(last["valid_loss"], float)
     assert last["lr"] < 3e-2 / 50  # annealed: the last of 16 steps is near the bottom of the cosine
 
@@ -124,7 +125,8 @@ def test_same_seed_gives_the_same_history_on_cpu():
         train, valid = data()
         trainer = Trainer(mlp(dropout=0.3), seed=seed, metrics=("accuracy", "f1"))
         trainer.fit_one_cycle(train, valid, 2, 1e-2)
-        return [{k: v for k, v in r.items() if k != "seconds"} for r in trainer.history]
+        wall_clock = {"seconds", "data_wait_s", "compute_s", "data_wait_share"}
+        return [{k: v for k, v in r.items() if k not in wall_clock} for r in trainer.history]
 
     assert run(7) == run(7)
     assert run(7) != run(8)  # the seed drives the dropout masks

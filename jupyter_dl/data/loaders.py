@@ -38,6 +38,26 @@ class Loaders:
     skipped: list[tuple[Path, str]]  # unreadable files with the reason
     description: str
 
+    @property
+    def batch_size(self) -> int | None:
+        """The training batch size (None for loaders that do not say, e.g. some fastai ones)."""
+        return getattr(self.train, "batch_size", None)
+
+    def set_batch_size(self, bs: int) -> None:
+        """Batches of ``bs`` for training and validation from the next epoch on (``--auto-bs``)."""
+        _check_numbers(bs=bs)
+        for loader in (self.train, self.valid):
+            resize = getattr(loader, "set_batch_size", None)
+            if resize is None:
+                raise UserInputError(f"These {type(loader).__name__} batches cannot change their batch size: "
+                                     "rebuild them with a smaller batch size.")
+            resize(bs)
+
+
+def _drop_last(shuffle: bool, n: int, bs: int) -> bool:
+    """Training (shuffled) drops the last partial batch when there is more than one batch; validation never."""
+    return shuffle and n > bs
+
 
 def make_loaders(source: Any, *, size: int = 224, bs: int = 64, workers: int = 0, device: str | torch.device = "cpu",
                  mean: tuple[float, float, float] = (0.485, 0.456, 0.406),
@@ -84,6 +104,14 @@ class CachedImageLoader:
 
     def __len__(self) -> int:
         return self.n // self.bs if self.drop_last else math.ceil(self.n / self.bs)
+
+    @property
+    def batch_size(self) -> int:
+        return self.bs
+
+    def set_batch_size(self, bs: int) -> None:
+        self.bs = bs
+        self.drop_last = _drop_last(self.shuffle, self.n, bs)
 
     @property
     def n_items(self) -> int:
@@ -134,7 +162,7 @@ def _image_loaders(items: ImageItems, size: int, bs: int, workers: int, train_tf
         raise UserInputError(
             f"Class {name!r} has no readable training images: add readable images of that class or remove it.")
     train = CachedImageLoader(train_px, train_y, bs=bs, transform=train_tf, shuffle=True,
-                              drop_last=len(train_y) > bs, seed=seed)
+                              drop_last=_drop_last(True, len(train_y), bs), seed=seed)
     valid = CachedImageLoader(valid_px, valid_y, bs=bs, transform=valid_tf, shuffle=False, drop_last=False, seed=seed)
     return Loaders(train=train, valid=valid, classes=list(items.classes), n_train=len(train_y), n_valid=len(valid_y),
                    skipped=skipped, description=_with_skipped(items.description, skipped))
@@ -173,14 +201,25 @@ class SquareImages(Dataset):
 
 
 class TransformedLoader:
-    """A DataLoader of uint8 batches, each put through a BatchTransform; iterable many times."""
+    """A DataLoader of uint8 batches, each put through a BatchTransform; iterable many times.
 
-    def __init__(self, loader: DataLoader, transform: BatchTransform) -> None:
-        self.loader = loader
+    ``make_loader(bs)`` builds the DataLoader for a batch size (a DataLoader's is fixed once built).
+    """
+
+    def __init__(self, make_loader: Callable[[int], DataLoader], bs: int, transform: BatchTransform) -> None:
+        self.make_loader = make_loader
+        self.loader = make_loader(bs)
         self.transform = transform
 
     def __len__(self) -> int:
         return len(self.loader)
+
+    @property
+    def batch_size(self) -> int:
+        return self.loader.batch_size
+
+    def set_batch_size(self, bs: int) -> None:
+        self.loader = self.make_loader(bs)
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
         for pixels, labels in self.loader:
@@ -195,14 +234,18 @@ def _dataset_loaders(source: DatasetSource, size: int, bs: int, workers: int, tr
     # Read one item now, so a dataset of the wrong shape fails here with a clear message, not in a worker.
     load_square(source.train[0][0], size)
 
-    def loader(dataset: Dataset, transform: BatchTransform, shuffle: bool, drop_last: bool) -> TransformedLoader:
-        return TransformedLoader(DataLoader(
-            SquareImages(dataset, size), batch_size=bs, shuffle=shuffle, drop_last=drop_last, num_workers=workers,
-            pin_memory=transform.device.type == "cuda", persistent_workers=workers > 0,
-            generator=torch.Generator().manual_seed(seed)), transform)
+    def loader(dataset: Dataset, transform: BatchTransform, shuffle: bool) -> TransformedLoader:
+        def make_loader(batch_size: int) -> DataLoader:
+            return DataLoader(
+                SquareImages(dataset, size), batch_size=batch_size, shuffle=shuffle,
+                drop_last=_drop_last(shuffle, len(dataset), batch_size), num_workers=workers,
+                pin_memory=transform.device.type == "cuda", persistent_workers=workers > 0,
+                generator=torch.Generator().manual_seed(seed))
 
-    return Loaders(train=loader(source.train, train_tf, True, n_train > bs),
-                   valid=loader(source.valid, valid_tf, False, False),
+        return TransformedLoader(make_loader, bs, transform)
+
+    return Loaders(train=loader(source.train, train_tf, True),
+                   valid=loader(source.valid, valid_tf, False),
                    classes=list(source.classes), n_train=n_train, n_valid=n_valid, skipped=[],
                    description=source.description)
 
@@ -218,6 +261,13 @@ class FastaiLoader:
 
     def __len__(self) -> int:
         return len(self.dl)
+
+    @property
+    def batch_size(self) -> int | None:
+        return getattr(self.dl, "bs", None)
+
+    def set_batch_size(self, bs: int) -> None:
+        self.dl = self.dl.new(bs=bs)  # fastai's way: the same DataLoader with other settings
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
         device = self.transform.device

@@ -11,14 +11,18 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 # The kinds of event, in the order a run emits them.
-FIT_START = "fit_start"        # data: phase, epochs, n_batches, n_train, n_valid, lrs
+FIT_START = "fit_start"        # data: phase, epochs, n_batches, n_train, n_valid, lrs, device; the Trainer adds
+                               #   loader ("dataloader", "fastai", "cache", "other") and loader_workers
 EPOCH_START = "epoch_start"    # data: phase, epoch, epochs
 BATCH_END = "batch_end"        # data: phase, epoch, batch, n_batches, step, total_steps, lr, bs
-EPOCH_END = "epoch_end"        # data: the epoch record (see Trainer): epoch, phase, train_loss, valid_loss, metrics, seconds
+EPOCH_END = "epoch_end"        # data: the epoch record (see Trainer): epoch, phase, train_loss, valid_loss, metrics,
+                               #   seconds; the Trainer's also data_wait_s, compute_s, data_wait_share (timing.py)
 CHECKPOINT = "checkpoint"      # data: epoch, monitor, value (a new best was kept)
 STOP = "stop"                  # data: reason ("user", "interrupted"), epoch, batch
 ERROR = "error"                # data: error (the exception), message
-FIT_END = "fit_end"            # data: phase, status ("finished", "stopped", "interrupted", "failed"), history
+FIT_END = "fit_end"            # data: phase, status ("finished", "stopped", "interrupted", "failed"), history; the
+                               #   Trainer's also the fit's data_wait_s, compute_s, data_wait_share and its
+                               #   peak_memory (bytes), peak_memory_kind, memory_total (memory.py)
 
 Subscriber = Callable[["Event"], None]
 

@@ -17,7 +17,7 @@ phase 2 started, else **frozen** exactly as :func:`freeze` with ``train_bn``.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Optional, Sequence
 
 from torch import nn
 
@@ -55,7 +55,8 @@ def fine_tune(trainer: Trainer, train, valid, layer_groups: Sequence[Sequence[nn
               pct_start_frozen: float = DEFAULT_PCT_START_FROZEN, pct_start: float = DEFAULT_PCT_START,
               div_frozen: float = DEFAULT_DIV_FROZEN, div: float = DEFAULT_DIV,
               div_final: float = DEFAULT_DIV_FINAL, moms: tuple[float, float, float] = DEFAULT_MOMS,
-              train_bn: bool = DEFAULT_TRAIN_BN, restore_best: bool = True) -> str:
+              train_bn: bool = DEFAULT_TRAIN_BN, restore_best: bool = True,
+              fit: Optional[Callable[..., str]] = None) -> str:
     """Fine-tune ``trainer.model``: frozen head training, then unfrozen discriminative training.
 
     ``layer_groups``: the model's params split into groups, earliest first, the
@@ -66,6 +67,10 @@ def fine_tune(trainer: Trainer, train, valid, layer_groups: Sequence[Sequence[nn
     The best-epoch tracking starts afresh here. With ``restore_best`` the best
     epoch's weights are loaded at the end (a stop always restores them). The
     model ends unfrozen if phase 2 started, else frozen (see the module doc).
+
+    ``fit`` runs each phase, taking ``trainer.fit_one_cycle``'s arguments (the default);
+    the learner passes an :class:`~jupyter_dl.train.oom.OomGuard`'s, which rolls back a
+    phase that ran out of memory and may retry it with a smaller batch.
     """
     groups = [list(g) for g in layer_groups]
     if not groups or not all(groups):
@@ -77,6 +82,7 @@ def fine_tune(trainer: Trainer, train, valid, layer_groups: Sequence[Sequence[nn
         if not (isinstance(value, (int, float)) and value > 0):
             raise UserInputError(f"{name} must be a positive number, not {value!r}.")
 
+    fit = fit if fit is not None else trainer.fit_one_cycle
     model = trainer.model
     trainer.reset_best()
     unfrozen_started = False
@@ -87,7 +93,7 @@ def fine_tune(trainer: Trainer, train, valid, layer_groups: Sequence[Sequence[nn
             try:
                 if freeze_epochs > 0:
                     freeze(model, groups, train_bn)
-                    status = trainer.fit_one_cycle(
+                    status = fit(
                         train, valid, freeze_epochs, discriminative_lrs(lr, len(groups), body_lr_ratio),
                         param_groups=groups, phase="frozen", pct_start=pct_start_frozen, div=div_frozen,
                         div_final=div_final, moms=moms)
@@ -95,7 +101,7 @@ def fine_tune(trainer: Trainer, train, valid, layer_groups: Sequence[Sequence[nn
                     unfreeze(model)
                     unfrozen_started = True
                     head_lr = lr * unfrozen_lr_factor
-                    status = trainer.fit_one_cycle(
+                    status = fit(
                         train, valid, epochs, discriminative_lrs(head_lr, len(groups), body_lr_ratio),
                         param_groups=groups, phase="unfrozen", pct_start=pct_start, div=div,
                         div_final=div_final, moms=moms)

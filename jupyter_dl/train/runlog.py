@@ -4,6 +4,9 @@ One JSON object per line, ``{"event": kind, "time": unix seconds, ...data}``,
 flushed line by line so a crash or a kernel restart loses at most the line being
 written (a torn last line is skipped when reading). The first line is the
 config. Per-batch events are not logged: the per-epoch records are the history.
+Trainer runs also log where the time went (``data_wait_s``, ``compute_s``,
+``data_wait_share`` per epoch and per fit) and each fit's peak memory (in
+``fit_end``); :func:`run_resources` sums them up for a run.
 """
 from __future__ import annotations
 
@@ -138,11 +141,32 @@ def read_run(path: "str | Path") -> dict:
     return {"config": config, "epochs": epochs, "events": events}
 
 
+def run_resources(events: list[dict]) -> dict:
+    """A run's data-wait share over all its fits and its largest fit peak memory, from its fit_end lines.
+
+    {"data_wait_share": 0..1 or None, "peak_memory": bytes or None, "peak_memory_kind", "memory_total"};
+    None where the log has no such numbers (an older log, a fastai or live() run).
+    """
+    ends = [e for e in events if e.get("event") == FIT_END]
+    wait = sum(e["data_wait_s"] for e in ends if _is_number(e.get("data_wait_s")))
+    compute = sum(e["compute_s"] for e in ends if _is_number(e.get("compute_s")))
+    peaks = [e for e in ends if _is_number(e.get("peak_memory"))]
+    peak = max(peaks, key=lambda e: e["peak_memory"]) if peaks else {}
+    return {"data_wait_share": wait / (wait + compute) if wait + compute > 0 else None,
+            "peak_memory": peak.get("peak_memory"), "peak_memory_kind": peak.get("peak_memory_kind"),
+            "memory_total": peak.get("memory_total")}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def list_runs(root: "str | Path | None" = None) -> list[dict]:
     """Summaries of the runs under ``root`` (default ``runs_dir()``), oldest first.
 
     Each: {"name", "path", "started" (unix seconds or None), "config", "n_epochs",
-    "status" (the last fit_end's, else "incomplete"), "last" (last epoch record or None)}.
+    "status" (the last fit_end's, else "incomplete"), "last" (last epoch record or None)},
+    and the :func:`run_resources` keys (data_wait_share, peak_memory...).
     """
     base = Path(root) if root is not None else runs_dir()
     if not base.is_dir():
@@ -160,6 +184,7 @@ def list_runs(root: "str | Path | None" = None) -> list[dict]:
             "n_epochs": len(run["epochs"]),
             "status": ends[-1].get("status") if ends else "incomplete",
             "last": run["epochs"][-1] if run["epochs"] else None,
+            **run_resources(run["events"]),
         })
     runs.sort(key=lambda r: (r["started"] or 0.0, r["name"]))  # "-10" would sort before "-2" by name alone
     return runs

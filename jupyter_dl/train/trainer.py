@@ -7,6 +7,10 @@ Nothing in the batch loop reads a value back from the device: the smoothed loss
 and the epoch's loss sum stay device tensors, and the validation outputs stay on
 the device until one read at the end of the epoch. Views call
 :meth:`Trainer.running_loss` (one sync) only when they are about to draw.
+
+Each step is timed (waiting for the batch vs computing; see ``timing.py``) without a
+sync either, and each fit's peak memory is recorded (``memory.py``): both go into the
+epoch records and the FIT_END event, so the views and the run log show them.
 """
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ from jupyter_dl.errors import UserInputError
 from .checkpoint import BestTracker, monitor_for
 from .device import resolve_channels_last, resolve_device, resolve_precision
 from .losslog import LossLog
+from .memory import larger_peak, read_peak, reset_peak
 from .events import (BATCH_END, CHECKPOINT, EPOCH_END, EPOCH_START, ERROR, FIT_END, FIT_START, STOP,
                      EventBus)
 from .metrics import check_metrics, compute_metrics
@@ -30,6 +35,7 @@ from .optimizer import LayerGroupOptimizer, build_optimizer
 from .schedule import OneCycle, step_pos
 from .seed import seed_everything
 from .stopping import SigintRequestsStop, StopFlag
+from .timing import DataTiming, describe_loader, step_timer
 
 
 Batches = Iterable  # an iterable of (x, y) tensor pairs, iterable once per epoch, with __len__
@@ -72,6 +78,9 @@ class Trainer:
         # Per-step raw and smoothed losses over all fits, written on the device without a sync.
         self.losses = LossLog(self.device)
         self._where = (0, 0)  # (epoch, batches done in it): what STOP reports
+        self._timer = step_timer(self.device)
+        # The largest fit peak so far ({"peak_memory", "peak_memory_kind", "memory_total"}; see memory.py).
+        self.peak_memory: Optional[dict] = None
 
     # ----------------------------------------------------------------- public API
     def fit_one_cycle(self, train: Batches, valid: Optional[Batches], epochs: int,
@@ -106,11 +115,15 @@ class Trainer:
         self.optimizer = opt.optimizer
         self.losses.restart_smoothing()
         self.losses.reserve(total_steps)
+        self._timer.start_fit()
+        reset_peak(self.device)
+        loader_kind, loader_workers = describe_loader(train)
         self.bus.emit(FIT_START, self, phase=phase, epochs=epochs, n_batches=n_batches,
                       n_train=_item_count(train), n_valid=_item_count(valid) if valid is not None else 0,
                       lrs=list(peak_lrs), total_steps=total_steps, pct_start=pct_start, div=div,
                       div_final=div_final, moms=list(moms), device=str(self.device),
-                      precision=self.precision.name, monitor=self.best.monitor)
+                      precision=self.precision.name, monitor=self.best.monitor,
+                      loader=loader_kind, loader_workers=loader_workers)
         stopped = False
         try:
             with SigintRequestsStop(self._stop):
@@ -133,12 +146,32 @@ class Trainer:
         except Exception as exc:
             self._finish()
             self.bus.emit(ERROR, self, error=exc, message=f"{type(exc).__name__}: {exc}", phase=phase)
-            self.bus.emit(FIT_END, self, phase=phase, status="failed", history=list(self.history))
+            self.bus.emit(FIT_END, self, phase=phase, status="failed", history=list(self.history),
+                          **self._fit_numbers())
             raise
         self._finish()
         self.bus.emit(FIT_END, self, phase=phase, status=status, history=list(self.history),
-                      best_epoch=self.best.epoch, best_value=self.best.value, monitor=self.best.monitor)
+                      best_epoch=self.best.epoch, best_value=self.best.value, monitor=self.best.monitor,
+                      **self._fit_numbers())
         return status
+
+    def _fit_numbers(self) -> dict:
+        """The fit's data-wait totals and peak memory (FIT_END); the peak also joins ``peak_memory``."""
+        numbers = self._timer.fit().record()
+        try:
+            peak = read_peak(self.device)
+        except Exception:  # e.g. a CUDA error that ended the fit: the error is what matters
+            peak = {"peak_memory": None, "peak_memory_kind": None, "memory_total": None}
+        self.peak_memory = larger_peak(self.peak_memory, peak)
+        return {**numbers, **peak}
+
+    def data_timing(self) -> DataTiming:
+        """Seconds the current (or last) fit's training steps waited for batches vs computed, so far.
+
+        Plain numbers, no device read: views call it when they draw. On CUDA it lags the
+        running step by a step or two (gaps are read once the GPU has passed them).
+        """
+        return self._timer.fit()
 
     def running_loss(self) -> Optional[float]:
         """The smoothed (EMA, debiased) training loss of the current fit; None before its first batch.
@@ -227,8 +260,11 @@ class Trainer:
         n_seen = 0
         step = index * n_batches
         lrs = schedule.lrs_at(step_pos(step, total_steps))
+        timer = self._timer
+        timer.start_epoch()  # before iter(): starting the loader's workers is waiting for data too
         for batch, (x, y) in enumerate(train, start=1):
             x, y = self._prepare_batch(x, y)
+            timer.batch_ready()
             pos = step_pos(step, total_steps)
             lrs, mom = schedule.lrs_at(pos), schedule.mom_at(pos)
             opt.set_hypers(lrs, mom)
@@ -243,6 +279,7 @@ class Trainer:
                           step=step, total_steps=total_steps, lr=lrs[-1], lrs=lrs, mom=mom, bs=bs)
             if self._stop.is_set():  # the batch boundary: the step above is complete
                 return None
+            timer.step_done()  # the subscribers' time above counts as compute; next() follows
         if n_seen == 0:
             raise UserInputError("The training data yielded no batches: give it at least one full batch of items.")
         values = {"train_loss": loss_sum / n_seen}
@@ -261,6 +298,7 @@ class Trainer:
             record[name] = values.get(name)
         record["seconds"] = time.perf_counter() - started
         record["lr"] = lrs[-1]
+        record.update(timer.end_epoch().record())  # after the sync: reading the GPU's clock waits for nothing
         self.history.append(record)
         self.bus.emit(EPOCH_END, self, **record)
         if self.best.update(record, self.model):

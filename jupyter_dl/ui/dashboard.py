@@ -10,6 +10,9 @@ What a person sees while a run trains (JupyterLab, Notebook 7, VS Code, Colab):
   learning-rate schedule (small subplot), a dotted line where the phase changes
   (frozen -> unfrozen); hover shows step, epoch and value; linear/log buttons
   for the loss axis work in the page even while the kernel is busy;
+- a resource strip under the plot (GPU util and memory with the run's peak, or CPU and RAM
+  without a GPU; see ``monitor_strip.py``) and, when the steps waited for data more than
+  ``DATA_WAIT_WARN_SHARE`` of the time, one sentence saying so with the fix;
 - the per-epoch table, best epoch marked.
 
 Cheap by construction: a batch event costs a counter and a list append; the
@@ -34,12 +37,15 @@ also ``.jdl-status-<starting|running|finished|stopped|interrupted|failed>``),
 ``progress.jdl-progress`` and ``.jdl-progress-text``, ``.jdl-plot`` (the plotly
 graph div itself: ``.jdl-plot.js-plotly-plot``, its ``.data[0]`` = train loss
 per batch, ``[1]`` smoothed, ``[2]`` valid loss, ``[3]`` lr, ``[4:]`` metrics),
+``.jdl-monitor`` (the resource strip; its tooltip names the GPU) and ``.jdl-advice`` (the
+data-wait sentence, absent when there is none),
 ``table.jdl-table`` (``tr.jdl-best`` = the best epoch), the Stop control
 ``.jdl-stop-control`` with ``button.jdl-stop``, ``input.jdl-stop-after-epoch``
 and ``.jdl-stop-message``. After the run: a plotly figure (JupyterLab renders
 the plotly mime type: a ``.js-plotly-plot`` in the output; HTML-only viewers get
 ``.jdl-static-figure``), then ``.jdl-result`` with ``.jdl-status``,
-``table.jdl-table`` and ``.jupyter-dl-summary``.
+``table.jdl-table``, ``.jdl-monitor`` (the run's average use and peak memory), ``.jdl-advice``
+and ``.jupyter-dl-summary``.
 """
 from __future__ import annotations
 
@@ -51,6 +57,7 @@ import warnings
 from typing import Any, Callable, Sequence
 
 from ..train import events as ev
+from ..train.timing import TIMING_KEYS, RunTiming
 from .display import plotly_bundle
 from .progress import (ProgressState, _fmt, _header, _one_line, _table_header, _table_row, final_status_text,
                        format_duration)
@@ -69,7 +76,7 @@ PLOT_CONFIG = {"displaylogo": False, "responsive": True,
                "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
 
 # Not metrics: the other keys of an epoch record.
-_NOT_METRICS = {"epoch", "phase", "train_loss", "valid_loss", "seconds", "lr", "time"}
+_NOT_METRICS = {"epoch", "phase", "train_loss", "valid_loss", "seconds", "lr", "time", *TIMING_KEYS}
 
 # Static-HTML colours of the status kinds (no page CSS there).
 _STATUS_COLORS = {"running": "#1565c0", "starting": "#1565c0", "finished": "#2e7d32",
@@ -214,13 +221,18 @@ class Dashboard:
     ``view(event)`` for each event, ``view.close(status, summary)`` at the end.
     ``show=False`` builds the widgets without displaying them (tests).
     ``clock`` is the time source for throttling (tests pass a fake one).
+    ``monitor``: where the resource strip's numbers come from: True for the process's sampler
+    (:func:`jupyter_dl.monitor.get_sampler`), a :class:`jupyter_dl.monitor.Sampler`, or False
+    for no strip.
     """
 
     def __init__(self, *, total_epochs: int | None = None, title: str = "", mode: str = "foreground",
                  on_stop: Callable[[str], None] | None = None, min_interval: float = 0.3,
-                 max_points: int = 2000, show: bool = True, clock: Callable[[], float] = time.perf_counter) -> None:
+                 max_points: int = 2000, show: bool = True, clock: Callable[[], float] = time.perf_counter,
+                 monitor: Any = True) -> None:
         import ipywidgets as widgets
 
+        from .monitor_strip import RunMonitor
         from .stop_control import StopControl
 
         _close_retired()
@@ -250,6 +262,11 @@ class Dashboard:
         self._phase: str | None = None
         self._best_from_checkpoint: int | None = None
         self._dirty = {"loss": False, "lr": False, "epochs": False, "marks": False, "table": False}
+        # The resource strip (sampled on the sampler's thread, shown at draws) and the data-wait totals.
+        self.run_monitor = None if monitor is False or monitor is None else RunMonitor(
+            sampler=None if monitor is True else monitor)
+        self.timing = RunTiming()
+        self.advice: str | None = None
 
         # Throttling and bookkeeping.
         self._last_draw = -math.inf
@@ -277,9 +294,11 @@ class Dashboard:
         self.progress.add_class("jdl-progress-box")
         self.figure = self._make_figure()
         self.figure.add_class("jdl-plot")
+        self.resources = widgets.HTML(value="", layout=widgets.Layout(width="100%"))
+        self.resources.add_class("jdl-monitor-box")
         self.table = widgets.HTML(value="")
         self.table.add_class("jdl-table-box")
-        self.widget = widgets.VBox([top, self.progress, self.figure, self.table],
+        self.widget = widgets.VBox([top, self.progress, self.figure, self.resources, self.table],
                                    layout=widgets.Layout(width="100%"))
         self.widget.add_class("jdl-dashboard")
         self._handle: Any = None
@@ -343,9 +362,13 @@ class Dashboard:
                 self.draw()
             return
         after_pull = None
+        self.timing.update(kind, data, event.source)
         if kind == ev.FIT_START:
             self._renew_stop_after_epoch()
+            self._listen_to_monitor(True, data.get("device"))
             after_pull = lambda: self._phase_start(data.get("phase") or "")  # noqa: E731
+        elif kind == ev.FIT_END:
+            self._listen_to_monitor(False)
         elif kind == ev.EPOCH_START:
             epoch = data.get("epoch")
             if isinstance(epoch, int) and not isinstance(epoch, bool):
@@ -358,6 +381,19 @@ class Dashboard:
             self._best_from_checkpoint = data.get("epoch", self._best_from_checkpoint)
             self._dirty["table"] = True
         self.draw(after_pull)
+
+    def _listen_to_monitor(self, listen: bool, device: Any = None) -> None:
+        """The strip samples only while a fit runs; a sampler that fails costs the strip, never the run."""
+        if self.run_monitor is None:
+            return
+        try:
+            if listen:
+                self.run_monitor.start(device)
+            else:
+                self.run_monitor.stop()
+        except Exception as exc:
+            warnings.warn(f"jupyter_dl: the resource strip is not available ({exc!r}); training goes on.")
+            self.run_monitor = None
 
     def _phase_start(self, phase: str) -> None:
         """A fit starts: mark the place where the phase changes (e.g. frozen -> unfrozen)."""
@@ -620,6 +656,21 @@ class Dashboard:
             self.header.value = header
         if self.progress.value != progress:
             self.progress.value = progress
+        self.advice = self.timing.advice(self._source)
+        resources = self._resources_html()
+        if self.resources.value != resources:
+            self.resources.value = resources
+
+    def _resources_html(self) -> str:
+        """The live strip (latest sample, the run's peak) and the data-wait sentence, if any."""
+        line, tip = self.run_monitor.live_text() if self.run_monitor is not None and not self.closed else ("", "")
+        parts = []
+        if line:
+            parts.append(f"<div class='jdl-monitor' title='{html.escape(tip, quote=True)}' style='{_STRIP_STYLE}'>"
+                         f"{html.escape(line)}</div>")
+        if self.advice:
+            parts.append(_advice_html(self.advice))
+        return "".join(parts)
 
     def _table_html(self, inline: bool = False) -> str:
         rows = self.state.rows
@@ -667,6 +718,7 @@ class Dashboard:
                 self._render()
             except Exception:
                 pass
+            self._listen_to_monitor(False)
             self.closed = True
             self.final_status = status
             self._summary = summary
@@ -716,6 +768,8 @@ class Dashboard:
         color = _STATUS_COLORS.get(kind, "#57606a")
         parts = self._progress_parts()
         summary = self._summary or ""
+        resources = self.run_monitor.summary() if self.run_monitor is not None else ""
+        advice = self.advice or ""
         result_html = (
             "<div class='jdl-result' style='font-size:13px;margin:2px 0 4px 0'>"
             "<div class='jdl-head' style='display:flex;align-items:center;gap:10px;flex-wrap:wrap'>"
@@ -725,12 +779,14 @@ class Dashboard:
             f"<span class='jdl-progress-text' style='color:#57606a;font-family:monospace'>"
             f"{html.escape(' · '.join(parts))}</span></div>"
             f"{self._table_html(inline=True)}"
+            + (f"<div class='jdl-monitor' style='{_STRIP_STYLE}'>{html.escape(resources)}</div>" if resources else "")
+            + (_advice_html(advice) if advice else "")
             + (f"<div class='jdl-summary jupyter-dl-summary' style='margin-top:4px'><b>jupyter_dl</b> · "
                f"{html.escape(summary)}</div>" if summary else "")
             + "</div>"
         )
         text = "\n".join(p for p in (f"{self.title}: {self.status_text} · {' · '.join(parts)}",
-                                     self._table_text(), summary) if p)
+                                     self._table_text(), resources, advice, summary) if p)
         return figure_bundle, {"text/html": result_html, "text/plain": text}
 
     def _leave_static(self, figure: bool = True) -> None:
@@ -746,13 +802,25 @@ class Dashboard:
 
     def dispose(self) -> None:
         """Close the widgets (front-end models go away); the static rendering stays."""
-        for widget in (self.widget, self.figure, self.table, self.header, self.progress, self.stop_control):
+        self._listen_to_monitor(False)
+        for widget in (self.widget, self.figure, self.resources, self.table, self.header, self.progress,
+                       self.stop_control):
             try:
                 for child in getattr(widget, "children", ()):
                     child.close()
                 widget.close()
             except Exception:
                 pass
+
+
+_STRIP_STYLE = ("font-family:var(--jp-code-font-family, monospace);font-size:0.92em;"
+                "color:var(--jp-ui-font-color2, #57606a);margin:2px 0 0 0")
+
+
+def _advice_html(text: str) -> str:
+    return ("<div class='jdl-advice' style='margin:4px 0 2px 0;padding:2px 8px;"
+            "border-left:3px solid var(--jp-warn-color1, #b26a00);color:var(--jp-ui-font-color1, #1f2328)'>"
+            f"{html.escape(text)}</div>")
 
 
 def _close_retired() -> None:

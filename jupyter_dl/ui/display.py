@@ -10,6 +10,10 @@ import sys
 from typing import Any
 
 from .progress import format_duration, in_kernel
+from .units import format_bytes
+
+# Epoch-record keys the summary's "Last epoch" leaves out (time, schedule, the data-wait timings).
+_NOT_SHOWN = {"seconds", "lr", "train_loss", "data_wait_s", "compute_s", "data_wait_share"}
 
 
 def _show(text: str, html_text: str) -> None:
@@ -41,11 +45,14 @@ def summary_text(learner: Any) -> str:
     if history:
         last = history[-1]
         numbers = ", ".join(f"{k} {v:.4f}" for k, v in last.items()
-                            if isinstance(v, float) and k not in ("seconds", "lr", "train_loss"))
+                            if isinstance(v, float) and k not in _NOT_SHOWN)
         parts.append(f"Last epoch: {numbers}.")
     best = learner.best_description()
     if best:
         parts.append(f"Kept weights: {best}.")
+    memory = peak_memory_text(getattr(learner.trainer, "peak_memory", None))
+    if memory:
+        parts.append(memory + ".")
     skipped = config.get("skipped") or 0
     if skipped:
         first = learner.loaders.skipped[0] if learner.loaders is not None and learner.loaders.skipped else None
@@ -54,6 +61,20 @@ def summary_text(learner: Any) -> str:
     parts.append(f"The learner is in `{learner.name}`"
                  + (f"; run log in {learner.run_dir}" if learner.run_dir else "") + ".")
     return " ".join(parts)
+
+
+def peak_memory_text(peak: dict | None) -> str:
+    """"Peak GPU memory 9.8 of 16.0 GB (allocated by PyTorch)" or "Peak RAM 1.4 GB (...)"; "" if unknown.
+
+    ``peak``: a Trainer's ``peak_memory`` / FIT_END numbers (see jupyter_dl.train.memory).
+    """
+    if not peak or not isinstance(peak.get("peak_memory"), int):
+        return ""
+    used, total = peak["peak_memory"], peak.get("memory_total")
+    if peak.get("peak_memory_kind") == "cuda_allocated":
+        of = f" of {format_bytes(total)}" if isinstance(total, int) and total else ""
+        return f"Peak GPU memory {format_bytes(used)}{of} (allocated by PyTorch)"
+    return f"Peak RAM {format_bytes(used)} (the most this process has held so far)"
 
 
 def show_summary(learner: Any) -> None:

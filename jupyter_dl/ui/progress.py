@@ -7,6 +7,8 @@ terminal it writes a carriage-return progress line and one row per epoch.
 
 The view subscribes to the Trainer's event stream and draws at most every
 ``min_interval`` seconds; the running loss is read from the device only then.
+When the training steps wait for data more than ``DATA_WAIT_WARN_SHARE`` of the
+time, one sentence under the bar says so with the fix (a terminal gets it once).
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import time
 from typing import Any, Callable
 
 from ..train import events as ev
+from ..train.timing import TIMING_KEYS, RunTiming
 
 
 def in_kernel() -> bool:
@@ -94,6 +97,7 @@ class ProgressState:
         self.phase_steps = 0
         self.phase_epochs = 0
         self.epochs_done_before_phase = 0
+        self.advice: str | None = None   # the data-wait sentence (set by the view when it draws)
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.run_start if self.run_start else 0.0
@@ -144,7 +148,7 @@ class ProgressState:
     def columns(self) -> list[str]:
         cols: list[str] = []
         for row in self.rows:
-            cols += [k for k in row if k not in cols and k != "lr"]
+            cols += [k for k in row if k not in cols and k != "lr" and k not in TIMING_KEYS]
         return cols
 
     def headline(self) -> str:
@@ -193,6 +197,8 @@ def _table_row(cols: list[str], row: dict) -> str:
 
 def render_text(state: ProgressState) -> str:
     lines = [_bar(state)]
+    if state.advice:
+        lines.append(state.advice)
     cols = state.columns()
     if cols:
         lines.append(_table_header(cols))
@@ -211,11 +217,12 @@ def render_html(state: ProgressState) -> str:
         for row in state.rows
     )
     table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>" if cols else ""
+    advice = f"<div class='jdl-advice'>{html.escape(state.advice)}</div>" if state.advice else ""
     return (
         "<div class='jupyter-dl-progress'>"
         f"<progress value='{pct:.1f}' max='100' style='width:300px;vertical-align:middle'></progress> "
         f"<span style='font-family:monospace'>{html.escape(state.headline())}</span>"
-        f"{table}</div>"
+        f"{advice}{table}</div>"
     )
 
 
@@ -232,6 +239,8 @@ class ProgressView:
         self._last_draw = 0.0
         self._source: Any = None
         self._printed_rows = 0
+        self.timing = RunTiming()
+        self._printed_advice = False
         # A log file or a captured stream gets epoch rows only, not redrawn bar lines.
         self._live_line = bool(getattr(self.stream, "isatty", lambda: False)())
 
@@ -239,6 +248,8 @@ class ProgressView:
         if event.source is not None:
             self._source = event.source
         self.state.apply(event)
+        if event.kind != ev.BATCH_END:
+            self.timing.update(event.kind, event.data, event.source)
         if event.kind == ev.BATCH_END:
             if time.perf_counter() - self._last_draw >= self.min_interval:
                 self.draw()
@@ -255,6 +266,7 @@ class ProgressView:
     def draw(self) -> None:
         self._last_draw = time.perf_counter()
         self._read_loss()
+        self.state.advice = self.timing.advice(self._source)
         if self.kernel:
             self._draw_display()
         else:
@@ -281,6 +293,9 @@ class ProgressView:
             for row in state.rows[self._printed_rows:]:
                 out.write(_table_row(cols, row) + "\n")
             self._printed_rows = len(state.rows)
+        if state.advice and not self._printed_advice:  # once: a log should not repeat it every draw
+            out.write(clear + state.advice + "\n")
+            self._printed_advice = True
         if self._live_line:
             out.write(clear + _bar(state))
         out.flush()

@@ -8,8 +8,6 @@ import os
 import warnings
 from typing import Any, Callable
 
-from .progress import ProgressView
-
 # JUPYTER_DL_WIDGETS=0 turns the widget dashboard off (the progress display is used);
 # =1 uses it even where the front end looks like it cannot show widgets (see widgets_available).
 WIDGETS_ENV = "JUPYTER_DL_WIDGETS"
@@ -94,6 +92,10 @@ def make_training_view(*, total_epochs: int | None, title: str = "", quiet: bool
     """
     if quiet:
         return None
+    # Imported here: the progress view pulls in the training core (torch); the GPU monitor asks
+    # widgets_available() without it.
+    from .progress import ProgressView
+
     if widgets_available():
         try:
             from .dashboard import Dashboard

@@ -112,6 +112,19 @@ def browser_context(chromium_executable, tmp_path_factory):
     pw.stop()
 
 
+# tests/conftest.py loads pytest-jupyter for the REST tests; its autouse fixtures would close the
+# event loop that Playwright's sync API runs on (teardown error "Cannot close a running event
+# loop"). The browser tests start their own server, so here they are no-ops.
+@pytest.fixture(autouse=True)
+def jp_asyncio_loop():
+    yield None
+
+
+@pytest.fixture(autouse=True)
+def jp_server_cleanup():
+    yield
+
+
 _CALL_REPORT = pytest.StashKey()
 
 

@@ -46,6 +46,18 @@ LAB_SETTINGS = {
 }
 
 
+def wait_until(predicate, timeout: float, what: str, interval: float = 0.25):
+    """Poll ``predicate`` until it returns something truthy (returned), or fail saying what was awaited."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

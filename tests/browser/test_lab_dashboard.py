@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import ast
 import re
-import time
 from pathlib import Path
 
 import pytest
+
+from jdl_lab import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 FIT = "%finetune sample --size 32 --bs 32"
@@ -25,17 +26,6 @@ pytestmark = [pytest.mark.browser]
 
 def _dashboard_landed() -> bool:
     return (REPO / "jupyter_dl" / "ui" / "dashboard.py").exists()
-
-
-def _wait_until(predicate, timeout: float, what: str, interval: float = 0.25):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
 
 
 def _wait_for_points(nb, index: int, minimum: int = 1, timeout: float = 90) -> int:
@@ -55,7 +45,7 @@ def _wait_for_points(nb, index: int, minimum: int = 1, timeout: float = 90) -> i
                                  "make_training_view did not return the widget dashboard in JupyterLab")
         return 0
 
-    return _wait_until(ready, timeout, f"the dashboard plot to show >= {minimum} points")
+    return wait_until(ready, timeout, f"the dashboard plot to show >= {minimum} points")
 
 
 def _wait_shown(nb, index: int, selector: str, timeout: float = 90):
@@ -69,7 +59,7 @@ def _wait_shown(nb, index: int, selector: str, timeout: float = 90):
             raise AssertionError(f"cell {index} failed:\n{nb.failure_text(index)[-3000:]}")
         return False
 
-    _wait_until(ready, timeout, f"{selector} in cell {index}")
+    wait_until(ready, timeout, f"{selector} in cell {index}")
     return loc
 
 
@@ -124,7 +114,7 @@ def test_finetune_shows_progress_and_finishes(open_notebook):
     nb.wait_cell_done(1, timeout=150)
     assert nb.failure_text(1) == "", nb.failure_text(1)
     # The end state is shown: the summary ("Finished 3 epochs ...") or the static figure's title.
-    _wait_until(lambda: re.search(r"finished", _shown_status(nb, 1), re.IGNORECASE), 30, "the run to show it finished")
+    wait_until(lambda: re.search(r"finished", _shown_status(nb, 1), re.IGNORECASE), 30, "the run to show it finished")
     # A typed cell (new cell + Shift+Enter) sees the learner.
     nb.screenshot("smoke")
     i = nb.run_code("learn.status, len(learn.history)")
@@ -142,7 +132,7 @@ def test_plot_grows_while_cell_runs(open_notebook):
     nb.run_cell(1, wait=False)
     first = _wait_for_points(nb, 1, 1)
     assert nb.is_busy(1), "the cell ended before the plot was sampled"
-    second = _wait_until(lambda: (nb.plot_points(PLOT) or 0) > first and nb.plot_points(PLOT), 60,
+    second = wait_until(lambda: (nb.plot_points(PLOT) or 0) > first and nb.plot_points(PLOT), 60,
                          f"the plot to grow beyond {first} points")
     assert nb.is_busy(1), "the cell must still be running at the second sample"
     assert second > first
@@ -171,7 +161,7 @@ def test_stop_button_stops_foreground_run(open_notebook, app):
     _stop_button(nb).click()
     nb.wait_cell_done(1, timeout=60)
     assert nb.failure_text(1) == "", nb.failure_text(1)   # a clean stop: no KeyboardInterrupt traceback
-    _wait_until(lambda: re.search(r"stopped|interrupted", _shown_status(nb, 1), re.IGNORECASE), 30,
+    wait_until(lambda: re.search(r"stopped|interrupted", _shown_status(nb, 1), re.IGNORECASE), 30,
                 "the dashboard to say the run stopped")
     nb.screenshot(f"dashboard-stopped-{app}")
     nb.run_cell(2)
@@ -196,13 +186,13 @@ def test_stop_button_stops_background_run(open_notebook):
     first = _wait_for_points(nb, 1, 1)
     nb.run_cell(2, timeout=30)        # the notebook stays usable while it trains
     assert _result(nb, 2) == (True, 2)
-    _wait_until(lambda: (nb.plot_points(PLOT) or 0) > first, 60, "the plot to grow after the cell returned")
+    wait_until(lambda: (nb.plot_points(PLOT) or 0) > first, 60, "the plot to grow after the cell returned")
     _stop_button(nb).click()
     nb.run_cell(3, timeout=60)
     status, epochs = _result(nb, 3)
     assert status == "stopped"
     assert epochs < ASKED
-    _wait_until(lambda: re.search(r"stopped", _shown_status(nb, 1), re.IGNORECASE), 30,
+    wait_until(lambda: re.search(r"stopped", _shown_status(nb, 1), re.IGNORECASE), 30,
                 "the dashboard to say the run stopped")
 
 

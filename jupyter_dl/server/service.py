@@ -1,0 +1,72 @@
+"""The server process's own monitor: samples while a browser polls, and stops when none does.
+
+The status-bar item must keep updating while a kernel is busy, so the numbers cannot come from
+a kernel: the Jupyter server samples the machine itself with the same sampler the kernels use.
+Sampling starts on the first request and stops after IDLE_SECONDS without one (a closed tab).
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+from ..monitor import DEFAULT_INTERVAL, Sample, get_sampler
+
+IDLE_SECONDS = 60.0
+MAX_HISTORY_SECONDS = 600.0
+FIRST_SAMPLE_TIMEOUT = 5.0
+
+
+def interval_from_env() -> float:
+    """$JUPYTER_DL_MONITOR_INTERVAL (seconds) sets the server's sampling interval; 1 s by default."""
+    try:
+        return max(0.1, float(os.environ.get("JUPYTER_DL_MONITOR_INTERVAL", DEFAULT_INTERVAL)))
+    except ValueError:
+        return DEFAULT_INTERVAL
+
+
+class MonitorService:
+    def __init__(self, sampler=None, interval: float | None = None, idle_seconds: float = IDLE_SECONDS):
+        self.sampler = sampler or get_sampler()
+        self.interval = interval or interval_from_env()
+        self.idle_seconds = idle_seconds
+        self._subscription = None
+        self._last_request = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def sampling(self) -> bool:
+        return self._subscription is not None
+
+    def touch(self) -> None:
+        """A client asked: make sure sampling runs (and keeps running for IDLE_SECONDS)."""
+        with self._lock:
+            self._last_request = time.monotonic()
+            if self._subscription is None:
+                # The idle check rides on the sampler's own thread: no timer, no event-loop coupling.
+                self._subscription = self.sampler.subscribe(self._on_sample, interval=self.interval)
+
+    def _on_sample(self, sample: Sample) -> None:
+        self.stop_if_idle()
+
+    def stop_if_idle(self) -> None:
+        with self._lock:
+            idle = time.monotonic() - self._last_request > self.idle_seconds
+            if self._subscription is not None and idle:
+                self._subscription.close()
+                self._subscription = None
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._subscription is not None:
+                self._subscription.close()
+                self._subscription = None
+
+    def payload(self, history_seconds: float) -> dict | None:
+        """The JSON answer, or None while the first sample is still being taken."""
+        latest = self.sampler.latest
+        if latest is None:
+            return None
+        history: list[Sample] = self.sampler.history(history_seconds) if history_seconds > 0 else [latest]
+        return {"interval": self.interval, "current": latest.to_dict(),
+                "history": [sample.to_dict() for sample in history]}
