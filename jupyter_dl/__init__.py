@@ -24,6 +24,7 @@ _LAZY = {
     "compare_runs": "jupyter_dl.run_history",
     "gpu_monitor": "jupyter_dl.monitor_api",
     "stop_gpu_monitor": "jupyter_dl.monitor_api",
+    "browse": "jupyter_dl.browse_api",
 }
 # sub-packages reachable as attributes (jupyter_dl.api.build_learner) without importing them up front
 _LAZY_MODULES = {name: f"jupyter_dl.{name}" for name in

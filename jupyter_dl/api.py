@@ -8,6 +8,7 @@ known to be good.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any, Sequence
 
 from .checks import check_count
@@ -34,6 +35,21 @@ def _default_workers() -> int:
 def _data_name(data: Any) -> str:
     """How the run log and summary name the data: the path or variable name, else the type."""
     return os.fspath(data) if isinstance(data, (str, os.PathLike)) else type(data).__name__
+
+
+def _data_target(data: Any, namespace: dict[str, Any] | None) -> Any:
+    """DATA as %browse can find it again later: an existing path made absolute (the cwd may change),
+    a variable name replaced by the variable's value (the name may be reassigned), anything else as given."""
+    from .data.sources import _lookup
+
+    if isinstance(data, (str, os.PathLike)):
+        path = Path(os.path.expanduser(os.fspath(data)))
+        if path.exists():
+            return path.absolute()
+        found, value = _lookup(data, namespace) if isinstance(data, str) and data != "sample" else (False, None)
+        if found:
+            return _data_target(value, None)
+    return data
 
 
 def build_learner(data: Any, arch: Any = None, *, bs: int = 64, size: int = 224, valid_pct: float = 0.2,
@@ -64,9 +80,10 @@ def build_learner(data: Any, arch: Any = None, *, bs: int = 64, size: int = 224,
                   source=bundle.source, weights=bundle.weights, classes=loaders.classes, n_train=loaders.n_train,
                   n_valid=loaders.n_valid, skipped=len(loaders.skipped), bs=bs, size=size, valid_pct=valid_pct,
                   seed=seed, metrics=list(metrics), device=str(trainer.device), precision=trainer.precision,
-                  augment=augment)
+                  augment=augment, label_col=label_col, path_col=path_col, label_re=label_re)
     learner = Learner(bundle, loaders.classes, size=size, trainer=trainer, loaders=loaders, config=config,
                       name=learner_name)
+    learner.data, learner.source = _data_target(data, namespace), source
     if namespace is not None:
         # Stored before training, so an error mid-run never loses the trained weights.
         namespace[learner_name] = learner

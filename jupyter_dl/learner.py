@@ -53,6 +53,10 @@ class Learner:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._transform: BatchTransform | None = None
+        # What it was trained on, for `%browse learn` (see interpretation.py): the DATA as given
+        # (an existing path made absolute) and its resolved source; None when loaded from a file.
+        self.data: Any = None
+        self.source: Any = None
 
     # ----------------------------------------------------------------- basics
     @property

@@ -100,7 +100,7 @@ def _common_arguments(func):
 
 @magics_class
 class DLMagics(Magics):
-    """The jupyter_dl magics: %finetune, %lr_find, %runs and %gpu."""
+    """The jupyter_dl magics: %finetune, %lr_find, %browse, %runs and %gpu."""
 
     @staticmethod
     def _check_name(name: str) -> str:
@@ -180,6 +180,55 @@ class DLMagics(Magics):
         except UserInputError as exc:
             raise UsageError(str(exc)) from None
         self.shell.user_ns[args.as_] = learner
+
+    @magic_arguments()
+    @argument("words", nargs="+", metavar="TARGET",
+              help="what to browse: anything %%finetune takes as DATA (a folder, a .csv file, 'sample', or the "
+                   "name of a variable holding a DataFrame, torch Dataset or fastai DataLoaders), or a learner "
+                   "variable (e.g. learn): its mistakes on the validation images, worst first")
+    @argument("--class", dest="label", default=None, metavar="CLASS", help="start filtered to this class")
+    @argument("--split", default="all", help="start with all, train or valid images (default all)")
+    @argument("--page-size", type=int, default=48, metavar="N", help="thumbnails per page (default 48)")
+    @argument("--size", type=int, default=128, metavar="PX", help="thumbnail side in pixels (default 128)")
+    @argument("--label-col", default="label", help="CSV/DataFrame column holding labels (default label)")
+    @argument("--path-col", default="path", help="CSV/DataFrame column holding image paths (default path)")
+    @argument("--label-re", default=None,
+              help="regex with one group that takes the label from each file name (read-only browsing)")
+    @argument("--valid-pct", type=float, default=0.2,
+              help="validation share, as for %%finetune, so the split shown is the one training uses (default 0.2)")
+    @argument("--seed", type=int, default=42, help="the split's seed, as for %%finetune (default 42)")
+    @argument("--as", dest="as_", default=None, metavar="NAME",
+              help="also keep the browser in this variable (its .selected, .editor, .health, ...)")
+    @line_magic
+    def browse(self, line: str) -> None:
+        """Browse a data set: thumbnails, health check, filters; select, relabel, remove and undo.
+
+        With a learner: its mistakes, sorted by loss, with an interactive confusion matrix. Examples::
+
+            %browse data/pets
+            %browse data/pets --class cat --split valid
+            %browse labels.csv --label-col breed
+            %browse learn
+        """
+        args = parse_argstring(self.browse, line)
+        if args.as_ is not None:
+            self._check_name(args.as_)
+        words = [_unquote(w) for w in args.words]
+        if len(words) != 1:
+            raise UsageError(f"%browse takes one TARGET, got {len(words)} words ({' '.join(words)}): "
+                             "quote paths that contain spaces.")
+        from . import browse_api
+
+        try:
+            browser = browse_api.browse(
+                words[0], namespace=self.shell.user_ns, size=args.size, page_size=args.page_size,
+                label=_unquote(args.label), split=args.split, label_col=_unquote(args.label_col),
+                path_col=_unquote(args.path_col), label_re=_unquote(args.label_re), valid_pct=args.valid_pct,
+                seed=args.seed)
+        except UserInputError as exc:
+            raise UsageError(str(exc)) from None
+        if args.as_ is not None:
+            self.shell.user_ns[args.as_] = browser
 
     @magic_arguments()
     @argument("names", nargs="*", metavar="NAME",

@@ -133,3 +133,19 @@ def make_corrupt_file(path: str | Path, kind: str = "random", seed: int = 0) -> 
 def _pil_format(extension: str) -> str:
     extension = extension.lower()
     return {"jpg": "JPEG", "jpeg": "JPEG", "tif": "TIFF", "tiff": "TIFF"}.get(extension, extension.upper())
+
+
+ZOO_COLOURS = {"cat": (220, 40, 40), "dog": (40, 200, 60), "fox": (50, 70, 230)}
+
+
+def make_colour_zoo(root: Path, size: int = 16) -> Path:
+    """train/ + valid/ of red cats, green dogs, blue foxes (3 each); in valid/ three planted
+    mistakes for a colour-reading model: two red images filed as dog, one green one as fox."""
+    for name, colour in ZOO_COLOURS.items():
+        for i in range(3):
+            make_image(root / "train" / name / f"{name}{i}.png", size=size, color=colour, seed=i)
+            make_image(root / "valid" / name / f"{name}{i}.png", size=size, color=colour, seed=10 + i)
+    make_image(root / "valid" / "dog" / "red_a.png", size=size, color=ZOO_COLOURS["cat"], seed=20)
+    make_image(root / "valid" / "dog" / "red_b.png", size=size, color=ZOO_COLOURS["cat"], seed=21)
+    make_image(root / "valid" / "fox" / "green_a.png", size=size, color=ZOO_COLOURS["dog"], seed=22)
+    return root

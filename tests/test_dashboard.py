@@ -13,7 +13,8 @@ pytest.importorskip("plotly")
 from jupyter_dl.train import events as ev  # noqa: E402
 from dashboard_fakes import Clock, Source  # noqa: E402
 from jupyter_dl.ui import views  # noqa: E402
-from jupyter_dl.ui.dashboard import LR, RAW, SMOOTH, VALID, WIDGET_MIME, Dashboard, _Series  # noqa: E402
+from jupyter_dl.ui.dashboard import LR, RAW, SMOOTH, VALID, Dashboard, _Series  # noqa: E402
+from jupyter_dl.ui.widget_output import WIDGET_MIME  # noqa: E402
 from jupyter_dl.ui.display import PLOTLY_MIME  # noqa: E402
 from jupyter_dl.ui.progress import ProgressView  # noqa: E402
 from jupyter_dl.ui.stop_control import StopControl, kernel_id_from_connection_file  # noqa: E402

@@ -18,7 +18,8 @@ from jupyter_dl.monitor import DeviceMemory, GpuSample, Probe, Sample, Sampler  
 from jupyter_dl.ui import gpu_cards  # noqa: E402
 from jupyter_dl.ui import gpu_monitor as view  # noqa: E402
 from jupyter_dl.ui import views  # noqa: E402
-from jupyter_dl.ui.gpu_monitor import WIDGET_MIME, GpuMonitor  # noqa: E402
+from jupyter_dl.ui.gpu_monitor import GpuMonitor  # noqa: E402
+from jupyter_dl.ui.widget_output import WIDGET_MIME  # noqa: E402
 from jupyter_dl.ui.units import format_bytes, format_used_total  # noqa: E402
 
 GB = 1024 ** 3

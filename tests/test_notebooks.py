@@ -52,3 +52,20 @@ def test_fastai_notebook_executes(tmp_path, monkeypatch):
     text = _text_outputs(execute(EXAMPLES / "fastai.ipynb", tmp_path))
     assert "finished" in text                   # print(dashboard.status)
     assert re.search(r"\bfrozen\b", text) and "unfrozen" in text  # both phases of fine_tune in the history
+
+
+def test_clean_and_retrain_notebook_executes(tmp_path, monkeypatch):
+    from run_notebook import execute
+
+    monkeypatch.setenv("JUPYTER_DL_RUNS", str(tmp_path / "runs"))
+    text = _text_outputs(execute(EXAMPLES / "clean_and_retrain.ipynb", tmp_path))
+    assert "Health: 1 unreadable \u00b7 2 exact duplicates" in text     # the planted problems were found
+    assert "Moved 2 images to the trash folder" in text
+    assert "class='jdl-confusion'" in text and "Validation accuracy" in text   # %browse learn, static
+    assert "Relabelled 3 images as '7'" in text
+    assert len(list((tmp_path / "runs").glob("*/log.jsonl"))) == 2          # trained, cleaned, trained again
+    root = tmp_path / "digits_small"
+    assert sorted(p.name for p in (root / "valid" / "7").glob("seven_*")) == ["seven_0.png", "seven_1.png",
+                                                                             "seven_2.png"]
+    trashed = sorted(p.name for p in (root / ".jupyter_dl_trash").rglob("*.png"))
+    assert len(trashed) == 2 and "broken.png" in trashed                    # moved aside, never deleted

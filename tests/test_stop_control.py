@@ -4,12 +4,11 @@ It checks what the browser does on a click: in the background a message to the k
 foreground also POST api/kernels/<id>/interrupt with the page's token and _xsrf cookie, and the
 fallback text where there is no Jupyter server page. Skipped where Node is not installed.
 """
-import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+
+from node_harness import run_harness
 
 JS = Path(__file__).resolve().parent.parent / "jupyter_dl" / "ui" / "stop_control.js"
 
@@ -119,14 +118,7 @@ console.log(JSON.stringify(results));
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("Node.js is not installed: the Stop control's front end is checked in the browser tests only")
-    script = tmp_path_factory.mktemp("js") / "harness.mjs"
-    script.write_text(HARNESS % {"module": json.dumps(JS.as_uri())})
-    done = subprocess.run([node, str(script)], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_harness(tmp_path_factory, HARNESS, JS, "the Stop control's front end")
 
 
 def test_background_click_is_a_message_to_the_kernel(results):

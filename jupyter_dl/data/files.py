@@ -203,19 +203,33 @@ def _is_int_text(value: object) -> bool:
 def items_from_csv(csv_path: Path, *, shown: str, label_col: str, path_col: str,
                    valid_pct: float, seed: int) -> ImageItems:
     """A CSV with a path column (relative to the CSV's folder) and a label column."""
+    return items_from_table(read_csv_table(csv_path, shown), csv_path.parent, origin=f"CSV {shown}",
+                            label_col=label_col, path_col=path_col, valid_pct=valid_pct, seed=seed)
+
+
+def read_csv_table(csv_path: Path, shown: str) -> "pandas.DataFrame":
     import pandas as pd
 
     try:
-        table = pd.read_csv(csv_path)
+        return pd.read_csv(csv_path)
     except (ValueError, OSError, UnicodeDecodeError) as exc:
         raise UserInputError(f"Could not read the CSV file {shown} ({exc}): check that it is a comma-separated table.") from None
-    return items_from_table(table, csv_path.parent, origin=f"CSV {shown}", label_col=label_col,
-                            path_col=path_col, valid_pct=valid_pct, seed=seed)
 
 
 def items_from_table(table: "pandas.DataFrame", base_dir: Path, *, origin: str, label_col: str, path_col: str,
                      valid_pct: float, seed: int) -> ImageItems:
     """Rows of (path, label); an ``is_valid`` column, when present, gives the split."""
+    return table_items_with_rows(table, base_dir, origin=origin, label_col=label_col, path_col=path_col,
+                                 valid_pct=valid_pct, seed=seed)[0]
+
+
+def table_items_with_rows(table: "pandas.DataFrame", base_dir: Path, *, origin: str, label_col: str, path_col: str,
+                          valid_pct: float, seed: int) -> tuple[ImageItems, list, list]:
+    """:func:`items_from_table` plus each item's row (the table's index label), in train and valid order.
+
+    The split is exactly the training one: items carry their row as a third element
+    through the same stable sorts and the same seeded shuffle.
+    """
     missing_cols = [col for col in (path_col, label_col) if col not in table.columns]
     if missing_cols:
         raise UserInputError(
@@ -239,12 +253,14 @@ def items_from_table(table: "pandas.DataFrame", base_dir: Path, *, origin: str, 
     classes = [str(label) for label in sort_labels(labels)]
     if len(classes) < 2:
         raise UserInputError(f"The {origin} has only one label ({classes[0]!r}): a classifier needs at least two classes.")
-    items = _to_indices(list(zip(paths, labels)), classes)
+    # (path, class index, row): split_items and the sorts look only at the first two, so rows ride along.
+    indexed = _to_indices(list(zip(paths, labels)), classes)
+    items = [(path, label, row) for (path, label), row in zip(indexed, table.index.tolist())]
     if VALID_FLAG_COLUMN in table.columns:
         flags = [_truthy(v) for v in table[VALID_FLAG_COLUMN]]
         train = sorted((item for item, f in zip(items, flags) if not f), key=_item_key)
         valid = sorted((item for item, f in zip(items, flags) if f), key=_item_key)
-        missing_classes = sorted(set(range(len(classes))) - {label for _, label in train})
+        missing_classes = sorted(set(range(len(classes))) - {item[1] for item in train})
         if missing_classes:
             raise UserInputError(
                 f"Class {classes[missing_classes[0]]!r} has no training rows in the {origin} ({VALID_FLAG_COLUMN} is true for all): "
@@ -253,8 +269,10 @@ def items_from_table(table: "pandas.DataFrame", base_dir: Path, *, origin: str, 
     else:
         train, valid = split_items(items, valid_pct, seed)
         layout = ""
-    return ImageItems(train=train, valid=valid, classes=classes,
-                      description=f"{origin}: {len(items)} images, {len(classes)} classes{layout}")
+    image_items = ImageItems(train=[(path, label) for path, label, _ in train],
+                             valid=[(path, label) for path, label, _ in valid], classes=classes,
+                             description=f"{origin}: {len(items)} images, {len(classes)} classes{layout}")
+    return image_items, [row for _, _, row in train], [row for _, _, row in valid]
 
 
 def _resolve(base_dir: Path, path: str) -> Path:

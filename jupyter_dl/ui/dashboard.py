@@ -59,10 +59,10 @@ from typing import Any, Callable, Sequence
 from ..train import events as ev
 from ..train.timing import TIMING_KEYS, RunTiming
 from .display import plotly_bundle
+from .widget_output import display_widget, enable_colab_widgets
 from .progress import (ProgressState, _fmt, _header, _one_line, _table_header, _table_row, final_status_text,
                        format_duration)
 
-WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 
 # Trace order in the figure; metric traces follow, one per metric, in order of appearance.
@@ -87,7 +87,6 @@ _STATUS_COLORS = {"running": "#1565c0", "starting": "#1565c0", "finished": "#2e7
 # update the page queued while the cell was busy).
 _RETIRED: list["Dashboard"] = []
 _RETIRED_LOCK = threading.Lock()
-_colab_enabled = False
 
 
 class _Series:
@@ -189,32 +188,6 @@ def _plain(value: Any, digits: int = 6) -> Any:
     return value
 
 
-def _widget_metadata() -> dict:
-    """Colab's custom widget manager wants its URL in the output metadata (as anywidget does)."""
-    try:
-        from anywidget._util import get_repr_metadata
-
-        return get_repr_metadata() or {}
-    except Exception:
-        return {}
-
-
-def enable_colab_widgets() -> None:
-    """On Colab, turn on the custom widget manager (third-party widgets need it); once."""
-    global _colab_enabled
-    import sys
-
-    if _colab_enabled or "google.colab" not in sys.modules:
-        return
-    try:
-        from google.colab import output  # type: ignore[import-not-found]
-
-        output.enable_custom_widget_manager()
-        _colab_enabled = True
-    except Exception:
-        pass
-
-
 class Dashboard:
     """The live view of one training run (an event subscriber); see the module docstring.
 
@@ -311,11 +284,8 @@ class Dashboard:
         """Display the widget (and below it the place the final table and summary will go)."""
         from IPython.display import display
 
-        bundle = {
-            "text/plain": f"jupyter_dl · {self.title}: live training dashboard (needs a Jupyter widget front end)",
-            WIDGET_MIME: {"version_major": 2, "version_minor": 0, "model_id": self.widget.model_id},
-        }
-        self._handle = display(bundle, raw=True, display_id=True, metadata=_widget_metadata())
+        self._handle = display_widget(
+            self.widget, f"jupyter_dl · {self.title}: live training dashboard (needs a Jupyter widget front end)")
         self._info_handle = display({"text/plain": ""}, raw=True, display_id=True)
 
     def _ipython_display_(self) -> None:  # ``display(dashboard)`` shows the widget

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import html
 import math
-import sys
 import threading
 from collections import deque
 from typing import TYPE_CHECKING, Any
@@ -46,11 +45,11 @@ from typing import TYPE_CHECKING, Any
 from ..monitor import Sample
 from .gpu_cards import MUTED, _clock, card_htmls, error_html, static_bundle
 from .units import share
+from .widget_output import display_widget
 
 if TYPE_CHECKING:
     from .presence import KernelActivity
 
-WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 DEFAULT_HISTORY = 300.0      # seconds the chart shows
 MIN_DRAW_INTERVAL = 0.5      # the chart redraws at most this often (the cards follow every sample)
@@ -263,23 +262,10 @@ class GpuMonitor:
     # ------------------------------------------------------------------ display
     def show(self) -> None:
         """Display the widget; where widgets cannot render, its text and HTML say what it showed."""
-        from IPython.display import display
-
-        bundle: dict[str, Any] = {
-            "text/plain": "jupyter_dl \u00b7 GPU monitor (a live widget: needs a Jupyter widget front end)",
-            WIDGET_MIME: {"version_major": 2, "version_minor": 0, "model_id": self.widget.model_id},
-        }
-        if self.samples:  # what viewers without widgets (nbconvert, GitHub) show: the reading at the start
-            bundle.update(static_bundle(self.samples[-1], note="first reading of a live monitor"))
-        metadata: dict = {}
-        if "google.colab" in sys.modules:
-            # Colab shows third-party widgets (plotly's, the presence pings) only through its custom
-            # widget manager. The helpers live with the dashboard, which imports torch: on Colab only.
-            from .dashboard import _widget_metadata, enable_colab_widgets
-
-            enable_colab_widgets()
-            metadata = _widget_metadata()
-        self._handle = display(bundle, raw=True, display_id=True, metadata=metadata)
+        # what viewers without widgets (nbconvert, GitHub) show: the reading at the start
+        static = static_bundle(self.samples[-1], note="first reading of a live monitor") if self.samples else {}
+        self._handle = display_widget(
+            self.widget, "jupyter_dl \u00b7 GPU monitor (a live widget: needs a Jupyter widget front end)", **static)
 
     def _ipython_display_(self) -> None:  # ``display(monitor)`` shows the widget (another view of it)
         from IPython.display import display

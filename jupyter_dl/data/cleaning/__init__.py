@@ -1,0 +1,19 @@
+"""Relabel and remove images of a data set safely, with undo and a change log.
+
+:class:`DatasetEditor` edits what a :class:`~jupyter_dl.data.catalog.Catalog`
+describes, the way ``%finetune`` reads it next time. Nothing is ever deleted or
+overwritten, and every change can be undone. One module per job:
+
+- :mod:`.editor`: the API (relabel, remove, undo) and the change log;
+- :mod:`.changes`: the record of one change and its change-log entry;
+- :mod:`.checks`: the checks every back end makes before an edit;
+- :mod:`.moves`: moving files without overwriting, all or nothing, and the trash folder;
+- :mod:`.folder`, :mod:`.csv_table`, :mod:`.frame_table`: the back ends for a
+  folder per class, a CSV file and a DataFrame.
+"""
+from .changes import Change, ItemChange
+from .editor import CHANGE_LOG, EDITABLE_KINDS, DatasetEditor
+from .folder import SPLIT_DIR_NAMES
+from .moves import TRASH_DIR
+
+__all__ = ["CHANGE_LOG", "EDITABLE_KINDS", "SPLIT_DIR_NAMES", "TRASH_DIR", "Change", "DatasetEditor", "ItemChange"]

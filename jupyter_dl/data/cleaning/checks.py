@@ -1,0 +1,27 @@
+"""Checks every back end makes before an edit: a new label's text, and whether a row still names the browsed file."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from jupyter_dl.errors import UserInputError
+
+
+def check_label_text(label: Any) -> str:
+    if not isinstance(label, str):
+        label = str(label)
+    if not label.strip():
+        raise UserInputError("The new label is empty: type the class name, e.g. 'dog'.")
+    if any(ord(ch) < 32 for ch in label):
+        raise UserInputError(f"The label {label!r} contains a line break or control character: type a plain class name.")
+    return label
+
+
+def same_path(a: Path | str, b: Path | str) -> bool:
+    if os.path.normpath(os.path.abspath(a)) == os.path.normpath(os.path.abspath(b)):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False

@@ -1,0 +1,140 @@
+"""The folder-per-class back end (also train/ + valid/ folders): a label is a folder.
+
+A relabel moves the file into the new class folder (inside the same train/ or
+valid/ folder); a remove moves it to
+``ROOT/.jupyter_dl_trash/<change id>/<its path in the data set>``.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from jupyter_dl.errors import UserInputError
+
+from ..files import TRAIN_DIR_NAMES, VALID_DIR_NAMES, is_hidden
+from .changes import Change, ItemChange, log_base, plural, relative
+from .checks import check_label_text
+from .moves import move_all, new_trash_dir, remove_empty_dirs
+
+if TYPE_CHECKING:
+    from ..catalog import Catalog, CatalogItem
+
+SPLIT_DIR_NAMES = TRAIN_DIR_NAMES + VALID_DIR_NAMES
+
+
+class FolderFiles:
+    """Folder-per-class data sets (also train/ + valid/ folders): a label is a folder."""
+
+    def __init__(self, catalog: "Catalog") -> None:
+        self.catalog = catalog
+        self.root = Path(catalog.root)
+
+    def check_label(self, label: Any) -> str:
+        label = check_label_text(label)
+        problem = None
+        if label in (".", ".."):
+            problem = "is not a folder name"
+        elif "/" in label or "\\" in label or (os.altsep and os.altsep in label):
+            problem = "contains a path separator"
+        elif is_hidden(label):
+            problem = "starts with '.' or '__', which makes a hidden folder that training skips"
+        elif label != label.strip():
+            problem = "starts or ends with a space"
+        if problem:
+            raise UserInputError(f"The label {label!r} {problem}: a label is a class folder's name, e.g. 'dog'.")
+        return label
+
+    def check_items(self, items: list["CatalogItem"]) -> None:
+        for item in items:
+            if item.path is None or not os.path.lexists(item.path):
+                raise UserInputError(f"{item.path} no longer exists (it was moved or deleted since the data set "
+                                     "was browsed): refresh the browser to see the data set as it is now.")
+            self.class_dir(item)
+
+    def class_dir(self, item: "CatalogItem") -> Path:
+        """The item's class folder: ROOT/<label> or ROOT/<train|valid>/<label>."""
+        try:
+            parts = item.path.relative_to(self.root).parts
+        except ValueError:
+            parts = ()
+        depth = 2 if len(parts) >= 3 and parts[0].lower() in SPLIT_DIR_NAMES and parts[1] == item.label else 1
+        if len(parts) <= depth or parts[depth - 1] != item.label:
+            raise UserInputError(f"{item.path} is not in a class folder named {item.label!r} inside {self.root}: "
+                                 "refresh the browser to see the data set as it is now.")
+        return self.root.joinpath(*parts[:depth])
+
+    def has_label(self, label: str) -> bool:
+        """Whether a class folder of that name exists (in the root or in a train/valid folder)."""
+        containers = [self.root] + [self.root / name for name in os.listdir(self.root) if name.lower() in SPLIT_DIR_NAMES]
+        return any((folder / label).is_dir() for folder in containers)
+
+    def relabel(self, change: Change, items: list["CatalogItem"], label: str) -> list[ItemChange]:
+        class_dirs = [self.class_dir(item) for item in items]
+        moves = [(item.path, class_dir.parent / label / item.path.name) for item, class_dir in zip(items, class_dirs)]
+        done, created = move_all(moves, exact=False)
+        emptied = self._remove_emptied(items, class_dirs)
+        change._revert.update(moves=done, created=created, emptied=emptied)
+        return [ItemChange(key=item.key, old_label=item.label, new_label=label, old_path=src, new_path=dst)
+                for item, (src, dst) in zip(items, done)]
+
+    def remove(self, change: Change, items: list["CatalogItem"]) -> list[ItemChange]:
+        class_dirs = [self.class_dir(item) for item in items]
+        trash = new_trash_dir(self.root, change.id)
+        moves = [(item.path, trash / item.path.relative_to(self.root)) for item in items]
+        try:
+            done, created = move_all(moves, exact=True)
+        except UserInputError:
+            remove_empty_dirs([trash, trash.parent])
+            raise
+        change.trash = trash
+        emptied = self._remove_emptied(items, class_dirs)
+        change._revert.update(moves=done, created=[trash.parent, trash] + created, emptied=emptied)
+        return [ItemChange(key=item.key, old_label=item.label, new_label=None, old_path=src, new_path=dst)
+                for item, (src, dst) in zip(items, done)]
+
+    def _remove_emptied(self, items: list["CatalogItem"], class_dirs: list[Path]) -> list[Path]:
+        """Remove folders (up to the class folder) that the moves left empty, so %finetune sees no empty class.
+
+        Undo recreates them. rmdir only removes an empty folder, so nothing is lost.
+        """
+        removed = []
+        for item, class_dir in sorted(zip(items, class_dirs), key=lambda pair: -len(pair[0].path.parts)):
+            folder = item.path.parent
+            while folder == class_dir or class_dir in folder.parents:
+                try:
+                    os.rmdir(folder)
+                except OSError:
+                    break
+                removed.append(folder)
+                folder = folder.parent
+        return removed
+
+    def undo(self, change: Change) -> None:
+        moves: list[tuple[Path, Path]] = change._revert["moves"]
+        for src, dst in moves:
+            if not os.path.lexists(dst):
+                raise UserInputError(f"{dst} is no longer there (moved or deleted since this change), so the "
+                                     "change cannot be undone: put the file back there and undo again.")
+        for src, dst in moves:
+            if os.path.lexists(src):
+                raise UserInputError(f"Something now occupies {src}, and undo never overwrites, so nothing was "
+                                     "changed: move that file away and undo again.")
+        move_all([(dst, src) for src, dst in moves], exact=True)
+        remove_empty_dirs(reversed(change._revert["created"]))
+
+    def summary(self, change: Change) -> str:
+        n = plural(len(change.items), "image")
+        if change.action == "remove":
+            return f"Moved {n} to the trash folder {relative(change.trash, self.root)}."
+        renamed = sum(c.new_path.name != c.old_path.name for c in change.items)
+        note = f" ({renamed} renamed to avoid overwriting a file of the same name)" if renamed else ""
+        return f"Relabelled {n} as {change.label!r}: moved to the {change.label!r} class folder{note}."
+
+    def log_entry(self, change: Change) -> dict:
+        entry = log_base(change, self.catalog, self.root)
+        revert = change._revert
+        if change.action != "undo":
+            entry["created_folders"] = [relative(p, self.root) for p in revert.get("created", [])]
+            entry["removed_empty_folders"] = [relative(p, self.root) for p in revert.get("emptied", [])]
+        return entry
