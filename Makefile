@@ -35,6 +35,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_import.py
 	$(PY) benchmarks/bench_finetune.py
 	$(PY) benchmarks/bench_dashboard.py
+	$(PY) benchmarks/bench_monitor.py
+	$(PY) benchmarks/bench_browse.py
 
 clean:
 	rm -rf out runs .pytest_cache
