@@ -56,3 +56,17 @@ def test_gpu_once_shows_the_gpu(shell, capsys):
     shell.run_line_magic("gpu", "--once")
     out = capsys.readouterr().out
     assert torch.cuda.get_device_name(0) in out
+
+
+def test_the_mistakes_explorer_on_the_gpu_agrees_with_training():
+    from jupyter_dl.interpretation import interpret
+
+    learner = jupyter_dl.finetune("sample", epochs=1, size=64, quiet=True, device="cuda")
+    interp = interpret(learner)
+    assert len(interp.predictions) == len(interp.catalog.split_items("valid")) > 300
+    # the learner keeps its best epoch's weights; one borderline image may flip under GPU nondeterminism
+    best = max(record["accuracy"] for record in learner.history)
+    assert interp.accuracy == pytest.approx(best, abs=2 / len(interp.predictions))
+    matrix = interp.confusion_matrix()
+    assert sum(map(sum, matrix)) == len(interp.predictions)
+    assert all(0.0 <= p.confidence <= 1.0 and p.loss >= 0.0 for p in interp.predictions)
