@@ -40,13 +40,13 @@ def _data_name(data: Any) -> str:
 def _data_target(data: Any, namespace: dict[str, Any] | None) -> Any:
     """DATA as %browse can find it again later: an existing path made absolute (the cwd may change),
     a variable name replaced by the variable's value (the name may be reassigned), anything else as given."""
-    from .data.sources import _lookup
+    from .data.sources import lookup_name
 
     if isinstance(data, (str, os.PathLike)):
         path = Path(os.path.expanduser(os.fspath(data)))
         if path.exists():
             return path.absolute()
-        found, value = _lookup(data, namespace) if isinstance(data, str) and data != "sample" else (False, None)
+        found, value = lookup_name(data, namespace) if isinstance(data, str) and data != "sample" else (False, None)
         if found:
             return _data_target(value, None)
     return data

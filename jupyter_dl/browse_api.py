@@ -28,17 +28,10 @@ def _learner_in(target: Any, namespace: dict | None) -> Any | None:
         return target
     if not isinstance(target, str) or namespace is None or os.path.exists(os.path.expanduser(target)):
         return None
-    if not target.replace(".", "").isidentifier():
-        return None
-    head, *attrs = target.split(".")
-    if head not in namespace:
-        return None
-    value = namespace[head]
-    for attr in attrs:
-        if not hasattr(value, attr):
-            return None
-        value = getattr(value, attr)
-    return value if is_learner(value) else None
+    from .data.sources import lookup_name
+
+    found, value = lookup_name(target, namespace)
+    return value if found and is_learner(value) else None
 
 
 def browse(target: Any, *, namespace: dict | None = None, size: int = 128, page_size: int = 48,

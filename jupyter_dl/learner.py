@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
@@ -23,6 +22,7 @@ from .data import BatchTransform, Loaders, load_square
 from .checks import check_count
 from .errors import UserInputError
 from .models import ModelBundle, rebuild_model
+from .paths import write_atomic
 from .train import STOP, EventBus, RunLog, Trainer, fine_tune as fine_tune_recipe, freeze, unfreeze
 from .train import lr_find as lr_find_sweep
 from .train.oom import OomGuard
@@ -350,15 +350,8 @@ class Learner:
             "history": self.history,
         }
         state = {k: v.detach().to("cpu").contiguous() for k, v in self.model.state_dict().items()}
-        # Write beside the target, then rename: an interrupted export never leaves a half file.
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-        try:
-            torch.save({"meta": json.dumps(meta), "state_dict": state}, tmp)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+        # Written beside the target, then renamed: an interrupted export never leaves a half file.
+        write_atomic(path, lambda file: torch.save({"meta": json.dumps(meta), "state_dict": state}, file))
         return path
 
 

@@ -11,10 +11,10 @@ import warnings
 from typing import Any
 
 from .errors import UserInputError
+# The sampler's floor (faster readings cost more than they show) and the ten minutes it keeps.
+from .monitor.sampler import HISTORY_SECONDS as MAX_HISTORY, MIN_INTERVAL
 
-MIN_INTERVAL = 0.1     # the sampler's floor: faster readings cost more than they show
 MIN_HISTORY = 10.0
-MAX_HISTORY = 600.0    # the sampler keeps ten minutes
 
 
 def _check_seconds(option: str, value: Any, *, minimum: float, maximum: float | None = None,

@@ -5,7 +5,9 @@ the XDG convention (``~/.cache/jupyter_dl``) and the notebook's working
 directory (``./runs``) respectively, like TensorBoard's ``runs/``.
 """
 import os
+import tempfile
 from pathlib import Path
+from typing import IO, Callable
 
 
 def cache_dir(*parts: str) -> Path:
@@ -22,3 +24,18 @@ def cache_dir(*parts: str) -> Path:
 
 def runs_dir() -> Path:
     return Path(os.environ.get("JUPYTER_DL_RUNS", "runs"))
+
+
+def write_atomic(path: Path, write: Callable[[IO[bytes]], object]) -> None:
+    """Write via a temp file in the same folder + os.replace: the file is complete or absent."""
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            write(file)
+        os.replace(temp, path)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        raise

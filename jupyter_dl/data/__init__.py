@@ -10,7 +10,7 @@ from typing import Any
 
 # Eager, and light: the function shares its name with its submodule, and importing the submodule
 # later would otherwise leave the module, not the function, as ``jupyter_dl.data.sample``.
-from .sample import sample
+from .sample import sample as sample  # re-exported (the alias tells linters so)
 
 _LAZY = {
     "build_image_cache": "cache",

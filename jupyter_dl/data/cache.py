@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +26,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 import torch
 
-from jupyter_dl.paths import cache_dir
+from jupyter_dl.paths import cache_dir, write_atomic
 
 from .images import UnreadableImageError
 from .images import load_square as decode_file  # module global, so tests can count decodes
@@ -236,27 +235,12 @@ def _save_entry(folder: Path, stem: str, size: int, pixels: torch.Tensor, finger
     meta = {"version": CACHE_VERSION, "size": size,
             "fingerprints": fingerprints, "rows": rows, "reasons": {str(i): r for i, r in reasons.items()}}
     try:
-        _write_atomic(folder / f"{stem}.npy", lambda f: np.save(f, pixels.numpy()))
-        _write_atomic(folder / f"{stem}.json", lambda f: f.write(json.dumps(meta).encode()))
+        write_atomic(folder / f"{stem}.npy", lambda f: np.save(f, pixels.numpy()))
+        write_atomic(folder / f"{stem}.json", lambda f: f.write(json.dumps(meta).encode()))
     except OSError as exc:  # disk full, read-only cache: training goes on, only the next run is slower
         warnings.warn(f"jupyter_dl could not write the image cache in {folder} ({exc}); images will be decoded again next time.")
         return
     _prune(folder)
-
-
-def _write_atomic(path: Path, write: Callable) -> None:
-    """Write via a temp file in the same folder + os.replace: the file is complete or absent."""
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            write(file)
-        os.replace(temp, path)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        raise
 
 
 def _prune(folder: Path) -> None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from jupyter_dl.errors import UserInputError
 
-from .files import is_hidden, read_csv_table, table_items_with_rows
+from .files import is_hidden
 from .images import is_image_file, open_image
 from .sources import resolve_data
 from .source_types import DatasetSource, FastaiSource, ImageItems
@@ -130,18 +130,12 @@ def _file_catalog(target: Any, source: ImageItems, namespace: dict | None, optio
     common = dict(classes=list(source.classes), description=source.description, source=source,
                   label_col=options["label_col"], path_col=options["path_col"])
     if kind in ("csv", "dataframe"):
-        table = read_csv_table(value, str(value)) if kind == "csv" else value
-        base_dir = value.parent if kind == "csv" else Path.cwd()
-        origin = f"CSV {value}" if kind == "csv" else "DataFrame"  # only named if the table changed meanwhile
-        # The same function resolve_data used, now also giving rows; its items are the ones kept,
-        # so paths, labels and rows come from one reading of the table.
-        source, train_rows, valid_rows = table_items_with_rows(
-            table, base_dir, origin=origin, label_col=options["label_col"], path_col=options["path_col"],
-            valid_pct=options["valid_pct"], seed=options["seed"])
+        # resolve_data read the table once and kept each item's row (ImageItems.rows).
+        train_rows, valid_rows = source.rows
         items = _items_from_pairs(source, rows={"train": train_rows, "valid": valid_rows})
-        return Catalog(kind=kind, root=base_dir, items=items, csv_path=value if kind == "csv" else None,
-                       table=value if kind == "dataframe" else None, editable=True,
-                       **{**common, "source": source, "classes": list(source.classes)})
+        return Catalog(kind=kind, root=value.parent if kind == "csv" else Path.cwd(), items=items,
+                       csv_path=value if kind == "csv" else None, table=value if kind == "dataframe" else None,
+                       editable=True, **common)
     items = _items_from_pairs(source, rows=None)
     reason = SAMPLE_READ_ONLY if kind == "sample" else LABEL_RE_READ_ONLY if options["label_re"] else None
     return Catalog(kind=kind, root=value, items=items, label_re=options["label_re"],
@@ -151,7 +145,7 @@ def _file_catalog(target: Any, source: ImageItems, namespace: dict | None, optio
 def _file_kind(target: Any, namespace: dict | None) -> tuple[str, Any]:
     """("folder" | "sample" | "csv", absolute path) or ("dataframe", the DataFrame), following resolve_data's rules."""
     from .sample import sample
-    from .sources import _lookup
+    from .sources import lookup_name
 
     if isinstance(target, (str, os.PathLike)):
         path = Path(os.path.expanduser(os.fspath(target)))
@@ -159,7 +153,7 @@ def _file_kind(target: Any, namespace: dict | None) -> tuple[str, Any]:
             return ("folder" if path.is_dir() else "csv"), path.absolute()
         if target == "sample":
             return "sample", sample()
-        found, value = _lookup(target, namespace) if isinstance(target, str) else (False, None)
+        found, value = lookup_name(target, namespace) if isinstance(target, str) else (False, None)
         if not found:  # resolve_data accepted it, so this cannot happen; keep the message honest anyway
             raise UserInputError(f"{target!r} could not be found again: pass the folder, the .csv file or the DataFrame itself.")
         return _file_kind(value, None)  # a variable holding a path, "sample" or a DataFrame

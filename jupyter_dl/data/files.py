@@ -218,17 +218,10 @@ def read_csv_table(csv_path: Path, shown: str) -> "pandas.DataFrame":
 
 def items_from_table(table: "pandas.DataFrame", base_dir: Path, *, origin: str, label_col: str, path_col: str,
                      valid_pct: float, seed: int) -> ImageItems:
-    """Rows of (path, label); an ``is_valid`` column, when present, gives the split."""
-    return table_items_with_rows(table, base_dir, origin=origin, label_col=label_col, path_col=path_col,
-                                 valid_pct=valid_pct, seed=seed)[0]
+    """Rows of (path, label); an ``is_valid`` column, when present, gives the split.
 
-
-def table_items_with_rows(table: "pandas.DataFrame", base_dir: Path, *, origin: str, label_col: str, path_col: str,
-                          valid_pct: float, seed: int) -> tuple[ImageItems, list, list]:
-    """:func:`items_from_table` plus each item's row (the table's index label), in train and valid order.
-
-    The split is exactly the training one: items carry their row as a third element
-    through the same stable sorts and the same seeded shuffle.
+    ``ImageItems.rows`` holds each item's row (the table's index label), in train and valid
+    order: items carry their row as a third element through the same sorts and seeded shuffle.
     """
     missing_cols = [col for col in (path_col, label_col) if col not in table.columns]
     if missing_cols:
@@ -269,10 +262,10 @@ def table_items_with_rows(table: "pandas.DataFrame", base_dir: Path, *, origin: 
     else:
         train, valid = split_items(items, valid_pct, seed)
         layout = ""
-    image_items = ImageItems(train=[(path, label) for path, label, _ in train],
-                             valid=[(path, label) for path, label, _ in valid], classes=classes,
-                             description=f"{origin}: {len(items)} images, {len(classes)} classes{layout}")
-    return image_items, [row for _, _, row in train], [row for _, _, row in valid]
+    return ImageItems(train=[(path, label) for path, label, _ in train],
+                      valid=[(path, label) for path, label, _ in valid], classes=classes,
+                      description=f"{origin}: {len(items)} images, {len(classes)} classes{layout}",
+                      rows=([row for _, _, row in train], [row for _, _, row in valid]))
 
 
 def _resolve(base_dir: Path, path: str) -> Path:

@@ -23,7 +23,6 @@ import hashlib
 import io
 import json
 import os
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -32,7 +31,7 @@ from typing import Callable
 
 import numpy as np
 
-from jupyter_dl.paths import cache_dir
+from jupyter_dl.paths import cache_dir, write_atomic
 
 from .catalog import Catalog, CatalogItem, non_image_files
 
@@ -368,14 +367,8 @@ def _save_cache(path: Path | None, known: dict[str, tuple[int, int, ImageFacts |
     if path is None:
         return
     rows = {name: [size, mtime, facts.to_json()] for name, (size, mtime, facts) in known.items() if facts is not None}
+    data = json.dumps({"version": CACHE_VERSION, "written": time.time(), "files": rows}, separators=(",", ":"))
     try:
-        handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as file:
-                json.dump({"version": CACHE_VERSION, "written": time.time(), "files": rows}, file, separators=(",", ":"))
-            os.replace(temp, path)
-        except BaseException:
-            os.unlink(temp)
-            raise
+        write_atomic(path, lambda file: file.write(data.encode("utf-8")))
     except OSError:
         pass  # no writable cache: the next check reads the files again

@@ -1,7 +1,7 @@
 """The three kinds of resolved data source (see :func:`jupyter_dl.data.sources.resolve_data`)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,6 +17,8 @@ class ImageItems:
     valid: list[tuple[Path, int]]
     classes: list[str]  # sorted class names
     description: str  # e.g. "folder data/pets: 1797 images, 10 classes"
+    # From a CSV / DataFrame: each train and valid item's row (the table's index label), for %browse.
+    rows: "tuple[list, list] | None" = field(default=None, repr=False, compare=False)
 
 
 @dataclass

@@ -11,7 +11,7 @@ from .files import check_valid_pct, items_from_csv, items_from_folder, items_fro
 from .sample import sample
 from .source_types import DatasetSource, FastaiSource, ImageItems
 
-__all__ = ["ImageItems", "DatasetSource", "FastaiSource", "resolve_data", "SUPPORTED_DATA"]
+__all__ = ["ImageItems", "DatasetSource", "FastaiSource", "resolve_data", "lookup_name", "SUPPORTED_DATA"]
 
 SUPPORTED_DATA = ("a folder with one sub-folder per class, a .csv file, a pandas DataFrame, a torch Dataset, "
                   "a fastai DataLoaders, \"sample\", or the name of a variable holding one of those")
@@ -42,7 +42,7 @@ def _resolve_text(data: str | os.PathLike, namespace: dict | None, options: dict
     if isinstance(data, str):
         if data == "sample":
             return _resolve_path(sample(), "sample (digits)", options)
-        found, value = _lookup(data, namespace)
+        found, value = lookup_name(data, namespace)
         if found:
             return _resolve_object(value, options, name=data)
         if namespace is not None and data.replace(".", "").isidentifier():
@@ -52,7 +52,7 @@ def _resolve_text(data: str | os.PathLike, namespace: dict | None, options: dict
     raise UserInputError(f"The path {shown} does not exist: check the spelling and the current directory ({os.getcwd()}).")
 
 
-def _lookup(name: str, namespace: dict | None) -> tuple[bool, Any]:
+def lookup_name(name: str, namespace: dict | None) -> tuple[bool, Any]:
     """(found, value) for "var" or "var.attr.attr" in the notebook's namespace."""
     if namespace is None or not name.replace(".", "").isidentifier():
         return False, None

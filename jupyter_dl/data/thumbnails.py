@@ -16,14 +16,13 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import tempfile
 import threading
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Hashable, Iterable, Sequence
 
-from jupyter_dl.paths import cache_dir
+from jupyter_dl.paths import cache_dir, write_atomic
 
 from .catalog import Catalog, CatalogItem
 from .images import open_image as decode_file  # module global, so tests can count decodes
@@ -184,7 +183,7 @@ class _Store:
             if data is None:
                 data, readable = make_thumbnail(catalog, item, size)
                 if readable and disk_path is not None:
-                    _write_atomic(disk_path, data)
+                    _save(disk_path, data)
             self._remember(key, data)
             return data
         finally:
@@ -231,17 +230,10 @@ def _read(path: Path | None) -> bytes | None:
         return None
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def _save(path: Path, data: bytes) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as file:
-                file.write(data)
-            os.replace(temp, path)
-        except BaseException:
-            os.unlink(temp)
-            raise
+        write_atomic(path, lambda file: file.write(data))
     except OSError:  # a full or read-only disk only costs a decode next time
         pass
 

@@ -11,16 +11,17 @@ import threading
 import time
 
 from ..monitor import DEFAULT_INTERVAL, Sample, get_sampler
+from ..monitor.sampler import HISTORY_SECONDS, MIN_INTERVAL
 
 IDLE_SECONDS = 60.0
-MAX_HISTORY_SECONDS = 600.0
+MAX_HISTORY_SECONDS = HISTORY_SECONDS  # all the sampler keeps
 FIRST_SAMPLE_TIMEOUT = 5.0
 
 
 def interval_from_env() -> float:
     """$JUPYTER_DL_MONITOR_INTERVAL (seconds) sets the server's sampling interval; 1 s by default."""
     try:
-        return max(0.1, float(os.environ.get("JUPYTER_DL_MONITOR_INTERVAL", DEFAULT_INTERVAL)))
+        return max(MIN_INTERVAL, float(os.environ.get("JUPYTER_DL_MONITOR_INTERVAL", DEFAULT_INTERVAL)))
     except ValueError:
         return DEFAULT_INTERVAL
 

@@ -9,11 +9,13 @@ import html
 import sys
 from typing import Any
 
+from ..train.memory import CUDA_ALLOCATED
+from ..train.timing import TIMING_KEYS
 from .progress import format_duration, in_kernel
 from .units import format_bytes
 
 # Epoch-record keys the summary's "Last epoch" leaves out (time, schedule, the data-wait timings).
-_NOT_SHOWN = {"seconds", "lr", "train_loss", "data_wait_s", "compute_s", "data_wait_share"}
+_NOT_SHOWN = {"seconds", "lr", "train_loss", *TIMING_KEYS}
 
 
 def _show(text: str, html_text: str) -> None:
@@ -71,7 +73,7 @@ def peak_memory_text(peak: dict | None) -> str:
     if not peak or not isinstance(peak.get("peak_memory"), int):
         return ""
     used, total = peak["peak_memory"], peak.get("memory_total")
-    if peak.get("peak_memory_kind") == "cuda_allocated":
+    if peak.get("peak_memory_kind") == CUDA_ALLOCATED:
         of = f" of {format_bytes(total)}" if isinstance(total, int) and total else ""
         return f"Peak GPU memory {format_bytes(used)}{of} (allocated by PyTorch)"
     return f"Peak RAM {format_bytes(used)} (the most this process has held so far)"

@@ -43,6 +43,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from ..monitor import Sample
+from ..monitor.sampler import MIN_INTERVAL
 from .gpu_cards import MUTED, _clock, card_htmls, error_html, static_bundle
 from .units import share
 from .widget_output import display_widget
@@ -105,7 +106,7 @@ class GpuMonitor:
         self.min_draw_interval = float(min_draw_interval)
         self.max_points = max(int(max_points), 2)
         self._lock = threading.RLock()
-        self.samples: deque[Sample] = deque(maxlen=int(self.history_seconds / 0.1) + 2)
+        self.samples: deque[Sample] = deque(maxlen=int(self.history_seconds / MIN_INTERVAL) + 2)
         self.subscription: Any = None
         self.stopped = False
         self.stop_reason: str | None = None

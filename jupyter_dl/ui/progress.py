@@ -248,12 +248,11 @@ class ProgressView:
         if event.source is not None:
             self._source = event.source
         self.state.apply(event)
-        if event.kind != ev.BATCH_END:
-            self.timing.update(event.kind, event.data, event.source)
         if event.kind == ev.BATCH_END:
             if time.perf_counter() - self._last_draw >= self.min_interval:
                 self.draw()
         else:
+            self.timing.update(event.kind, event.data, event.source)
             self.draw()
 
     def _read_loss(self) -> None:
