@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test test-js lab bench install clean
+.PHONY: demo test test-js lint lab bench install clean
 
 install: $(STAMP)
 
@@ -20,8 +20,13 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) examples/run_notebook.py examples/quickstart.ipynb --out out
 
-test: $(STAMP) test-js
+test: $(STAMP) test-js lint
 	$(PY) -m pytest
+
+# Python habits: ruff (pyflakes, pycodestyle, isort, bugbear, pyupgrade, simplify, docstrings) and mypy.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check jupyter_dl tests benchmarks examples
+	$(VENV)/bin/mypy
 
 # The JupyterLab extension's own checks: jest unit tests, then prettier + eslint.
 # (pip install already ran jlpm install in js/ while building the extension.)

@@ -23,9 +23,9 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("JUPYTER_DL_RUNS", tempfile.mkdtemp(prefix="jdl-bench-runs-"))
     import jupyter_dl
-    from jupyter_dl.ui.dashboard import Dashboard
+    from jupyter_dl.dashboard.widget import Dashboard
 
-    learn = jupyter_dl.api.build_learner("sample", size=args.size, bs=args.bs, augment="none")
+    learn = jupyter_dl.finetuning.build_learner("sample", size=args.size, bs=args.bs, augment="none")
     learn.fit(1, quiet=True)  # warm-up: first-epoch allocations are not the dashboard's
 
     def images_per_second(with_dashboard: bool) -> tuple[float, int]:

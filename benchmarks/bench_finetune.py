@@ -55,7 +55,7 @@ def run_jupyter_dl(data: Path, args, train_bn: bool = False) -> float:
     import jupyter_dl
 
     os.environ["JUPYTER_DL_CACHE"] = tempfile.mkdtemp(prefix="jdl-bench-cache-")  # cold cache: decode counted
-    learn = jupyter_dl.api.build_learner(data, "torchvision:resnet18", pretrained=False, size=args.size,
+    learn = jupyter_dl.finetuning.build_learner(data, "torchvision:resnet18", pretrained=False, size=args.size,
                                          bs=args.bs, workers=args.workers, augment="none")
     learn.fine_tune(epochs=1, freeze_epochs=1, quiet=True, train_bn=train_bn)
     return sum(row["seconds"] for row in learn.history)
@@ -180,7 +180,9 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     variants = {k: v for k, v in VARIANTS.items() if not args.only or k in args.only}
     import fastai.vision.all  # noqa: F401  (import once, outside the timings)
-    import jupyter_dl.api, jupyter_dl.data, jupyter_dl.models, jupyter_dl.train  # noqa: F401,E401
+
+    import jupyter_dl.data
+    import jupyter_dl.finetuning  # noqa: F401,E401
 
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["JUPYTER_DL_RUNS"] = str(Path(tmp) / "runs")
@@ -191,7 +193,7 @@ def main() -> None:
         results: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
         for r in range(args.rounds):
             for name, fn in variants.items():
-                results[name].append(timed(lambda: fn(data, args)))
+                results[name].append(timed(lambda fn=fn: fn(data, args)))
             print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
 
     images = 2 * (args.train // args.bs) * args.bs

@@ -18,6 +18,6 @@ export PYTHONPATH="$PWD:${PYTHONPATH:-}" JUPYTER_DL_CACHE=/tmp/jdl-cache JUPYTER
 nvidia-smi --query-gpu=name,memory.total,memory.used,driver_version --format=csv
 python3 -c "import torch, timm, pynvml, psutil; print('torch', torch.__version__, 'timm', timm.__version__, 'psutil', psutil.__version__)"
 python3 benchmarks/record_nvml.py > "$OUT/nvml_record.json" && echo "recorded NVML -> $OUT/nvml_record.json"
-timeout 240 python3 -m pytest -q -p no:cacheprovider tests/test_gpu.py tests/test_monitor.py tests/test_data_wait.py 2>&1 | tee "$OUT/pytest.log"
+timeout 240 python3 -m pytest -q -p no:cacheprovider tests/test_cuda.py tests/monitor/test_monitor.py tests/train/test_data_wait.py 2>&1 | tee "$OUT/pytest.log"
 timeout 40 python3 benchmarks/bench_monitor.py --seconds 15 --samples 300 --torch-cuda 2>&1 | tee "$OUT/bench_monitor.txt"
 timeout 150 python3 benchmarks/gpu_oom_check.py 2>&1 | tee "$OUT/oom.txt"

@@ -72,7 +72,7 @@ def main() -> int:
     data = jupyter_dl.datasets.sample()
     image = next(iter(sorted((data / "3").iterdir())))
     options = dict(pretrained=False, size=args.size, bs=args.bs, device="cuda")
-    learn = jupyter_dl.api.build_learner(data, ARCH, **options)
+    learn = jupyter_dl.finetuning.build_learner(data, ARCH, **options)
     print(f"learner built in {time.perf_counter() - started:.1f} s: {learn.loaders.n_train} train / "
           f"{learn.loaders.n_valid} valid images, batch size {learn.batch_size}, {learn.trainer.precision.name}")
 

@@ -1,52 +1,34 @@
-"""jupyter_dl: fine-tune pretrained image models in one notebook line.
+"""jupyter_dl: fine-tune pretrained image models in one notebook line, and see everything around it.
 
-``%load_ext jupyter_dl`` registers the magics. Importing this package is
-instant: torch, torchvision, timm and fastai are imported only when a magic or
-API function first needs them (module-level ``__getattr__``, PEP 562).
+``%load_ext jupyter_dl`` registers the magics. Importing this package is instant: torch,
+torchvision, timm, fastai and plotly are imported only when a magic or API function first needs
+them (see :mod:`jupyter_dl._lazy`).
+
+One folder per feature, each with its API and its views (docs/architecture.md has the map):
+:mod:`.finetuning` (``%finetune``, ``%lr_find``, the learner), :mod:`.dashboard` (the live view of
+any run), :mod:`.browser` (``%browse``), :mod:`.gpu` (``%gpu``), :mod:`.history` (``%runs``),
+:mod:`.integrations` (fastai, your own loop); :mod:`.ui` is the kit they share; the core is
+:mod:`.train`, :mod:`.data`, :mod:`.models`, :mod:`.monitor` and :mod:`.server`.
 """
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
-__version__ = "0.1.0"
+from ._lazy import lazy_exports
+from ._version import __version__
 
-# public name -> module that defines it; resolved on first access
-_LAZY = {
-    "finetune": "jupyter_dl.api",
-    "lr_find": "jupyter_dl.api",
-    "load_learner": "jupyter_dl.learner",
-    "Learner": "jupyter_dl.learner",
-    "UserInputError": "jupyter_dl.errors",
-    "live": "jupyter_dl.live_run",
-    "LiveRun": "jupyter_dl.live_run",
-    "runs": "jupyter_dl.run_history",
-    "compare_runs": "jupyter_dl.run_history",
-    "gpu_monitor": "jupyter_dl.monitor_api",
-    "stop_gpu_monitor": "jupyter_dl.monitor_api",
-    "browse": "jupyter_dl.browse_api",
+# The public API: name -> the feature package that exports it.
+_API = {
+    "finetune": "finetuning", "lr_find": "finetuning", "load_learner": "finetuning", "Learner": "finetuning",
+    "UserInputError": "errors",
+    "live": "integrations", "LiveRun": "integrations",
+    "runs": "history", "compare_runs": "history",
+    "gpu_monitor": "gpu", "stop_gpu_monitor": "gpu",
+    "browse": "browser", "interpret": "browser",
 }
-# sub-packages reachable as attributes (jupyter_dl.api.build_learner) without importing them up front
-_LAZY_MODULES = {name: f"jupyter_dl.{name}" for name in
-                 ("datasets", "api", "learner", "data", "models", "train", "ui", "magics", "errors", "paths",
-                  "fastai", "integrations", "monitor", "server")}
-
-__all__ = ["load_ipython_extension", "unload_ipython_extension", "datasets", *_LAZY]
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-    elif name in _LAZY_MODULES:
-        value = importlib.import_module(_LAZY_MODULES[name])
-    else:
-        raise AttributeError(f"module 'jupyter_dl' has no attribute {name!r}")
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _API, modules=("datasets", "fastai", "finetuning", "dashboard", "browser", "gpu", "history", "integrations", "ui",
+            "train", "data", "models", "monitor", "server", "magics", "errors", "paths", "checks"))
+__all__ = ["__version__", "load_ipython_extension", "unload_ipython_extension", *_API]
 
 
 def load_ipython_extension(ipython: Any) -> None:

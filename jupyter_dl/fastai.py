@@ -4,6 +4,7 @@
 jupyter_dl's live dashboard (replacing fastai's progress bar), with a Stop that
 ends the fit cleanly. Importing this module imports fastai.
 """
-from .integrations.fastai import LiveDashboard, is_frozen
+from .integrations.fastai import LiveDashboard
+from .integrations.fastai_run import is_frozen
 
 __all__ = ["LiveDashboard", "is_frozen"]

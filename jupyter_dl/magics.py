@@ -1,18 +1,43 @@
-"""IPython magics: thin argument parsers in front of the Python API.
+"""IPython magics: thin argument parsers in front of the features' Python APIs.
 
-Everything a magic does is a call to :mod:`jupyter_dl.api` with the same
-options; the help (``%finetune?``) is generated from the arguments below.
-Bad input raises ``UsageError`` itself, which IPython prints as one line.
+Everything a magic does is one call to a feature's API with the same options
+(``%finetune`` -> :func:`jupyter_dl.finetuning.finetune`, ``%browse`` ->
+:func:`jupyter_dl.browser.browse`, ...); the help (``%finetune?``) is generated
+from the arguments below. Options that several magics share are declared once,
+as argument groups (:func:`data_source_arguments`, :func:`training_arguments`).
+Bad input raises ``UsageError`` itself, which IPython prints as one line: the
+APIs' :class:`~jupyter_dl.errors.UserInputError` is translated in one place,
+:func:`usage_errors`.
 """
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from .errors import UserInputError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@contextlib.contextmanager
+def usage_errors() -> Iterator[None]:
+    """Bad input found by an API (:class:`UserInputError`) becomes the magic's one-line ``UsageError``."""
+    try:
+        yield
+    except UserInputError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def check_name(name: str) -> str:
+    """``--as NAME`` must be a Python variable name."""
+    if not name.isidentifier():
+        raise UsageError(f"--as needs a Python variable name, not {name!r}.")
+    return name
 
 
 def _unquote(token: str | None) -> str | None:
@@ -44,28 +69,34 @@ def _split_positionals(words: list[str], magic: str) -> tuple[str | None, str]:
     )
 
 
-def _data_options(args: Any) -> dict[str, Any]:
-    """The options shared by %finetune and %lr_find, as API keyword arguments."""
-    return dict(
-        bs=args.bs,
-        size=args.size,
-        valid_pct=args.valid_pct,
-        seed=args.seed,
-        device=args.device,
-        precision=args.precision,
-        workers=args.workers,
-        weights=_unquote(args.weights),
-        pretrained=not args.no_pretrained,
-        label_col=_unquote(args.label_col),
-        path_col=_unquote(args.path_col),
-        label_re=_unquote(args.label_re),
-        augment=args.aug,
-    )
+def _apply(arguments: list[Callable[[F], F]], func: F) -> F:
+    for decorate in reversed(arguments):
+        func = decorate(func)
+    return func
 
 
-def _common_arguments(func):
-    """Decorate a magic with the data/model/device options both magics share."""
-    decorators = [
+def data_source_arguments(func: F) -> F:
+    """How DATA is read and split: the options every magic that reads a data set shares."""
+    return _apply([
+        argument("--label-col", default="label", help="CSV/DataFrame column holding labels (default label)"),
+        argument("--path-col", default="path", help="CSV/DataFrame column holding image paths (default path)"),
+        argument("--label-re", default=None,
+                 help="regex with one group that takes the label from each file name, e.g. '^(.*)_\\d+\\.jpg$'"),
+        argument("--valid-pct", type=float, default=0.2,
+                 help="share of images held out for validation when the data has no valid/ split (default 0.2)"),
+        argument("--seed", type=int, default=42, help="random seed for the split, shuffling and init (default 42)"),
+    ], func)
+
+
+def data_source_options(args: Any) -> dict[str, Any]:
+    """The :func:`data_source_arguments` as API keyword arguments."""
+    return dict(label_col=_unquote(args.label_col), path_col=_unquote(args.path_col),
+                label_re=_unquote(args.label_re), valid_pct=args.valid_pct, seed=args.seed)
+
+
+def training_arguments(func: F) -> F:
+    """The data/model/device options %finetune and %lr_find share (the data source's among them)."""
+    return _apply([
         argument("words", nargs="+", metavar="[ARCH] DATA",
                  help="DATA: a folder (one sub-folder per class, or train/ and valid/), a .csv file, "
                       "'sample', or the name of a variable holding a DataFrame, torch Dataset or fastai "
@@ -73,43 +104,35 @@ def _common_arguments(func):
                       "variable holding an nn.Module; default efficientnet_lite0 (weights ship offline)."),
         argument("--bs", type=int, default=64, help="batch size (default 64)"),
         argument("--size", type=int, default=224, help="image side in pixels (default 224)"),
-        argument("--valid-pct", type=float, default=0.2,
-                 help="share of images held out for validation when the data has no valid/ split (default 0.2)"),
-        argument("--seed", type=int, default=42, help="random seed for the split, shuffling and init (default 42)"),
+        data_source_arguments,
         argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)"),
         argument("--precision", default="auto", help="auto, fp32, bf16 or fp16 (default auto: mixed on CUDA)"),
         argument("--workers", type=int, default=None,
                  help="threads decoding images once into the cache (default: number of CPU cores, at most 8)"),
         argument("--weights", default=None, help="a local checkpoint file to start from (.pth, .pt, .safetensors)"),
         argument("--no-pretrained", action="store_true", help="start from random weights"),
-        argument("--label-col", default="label", help="CSV/DataFrame column holding labels (default label)"),
-        argument("--path-col", default="path", help="CSV/DataFrame column holding image paths (default path)"),
-        argument("--label-re", default=None,
-                 help="regex with one group that takes the label from each file name, e.g. '^(.*)_\\d+\\.jpg$'"),
         argument("--aug", default="light", choices=["none", "light", "flip"],
                  help="batch augmentation: none, light (zoom/rotate/shift/lighting) or flip (light + "
                       "horizontal flips; for photos) (default light)"),
         argument("--as", dest="as_", default="learn", metavar="NAME",
                  help="variable the learner is stored in (default learn)"),
         argument("--quiet", action="store_true", help="no progress display, only the final summary"),
-    ]
-    for decorate in reversed(decorators):
-        func = decorate(func)
-    return func
+    ], func)
+
+
+def training_options(args: Any) -> dict[str, Any]:
+    """The :func:`training_arguments` as API keyword arguments (not ``words``, ``--as``, ``--quiet``)."""
+    return dict(bs=args.bs, size=args.size, device=args.device, precision=args.precision, workers=args.workers,
+                weights=_unquote(args.weights), pretrained=not args.no_pretrained, augment=args.aug,
+                **data_source_options(args))
 
 
 @magics_class
 class DLMagics(Magics):
     """The jupyter_dl magics: %finetune, %lr_find, %browse, %runs and %gpu."""
 
-    @staticmethod
-    def _check_name(name: str) -> str:
-        if not name.isidentifier():
-            raise UsageError(f"--as needs a Python variable name, not {name!r}.")
-        return name
-
     @magic_arguments()
-    @_common_arguments
+    @training_arguments
     @argument("--epochs", type=int, default=1, help="epochs with the whole model unfrozen (default 1)")
     @argument("--freeze-epochs", type=int, default=1, help="epochs training only the new head first (default 1)")
     @argument("--lr", type=str, default=None,
@@ -135,25 +158,22 @@ class DLMagics(Magics):
             %finetune data/flowers --lr find --as flowers_learn
         """
         args = parse_argstring(self.finetune, line)
-        self._check_name(args.as_)
+        check_name(args.as_)
         arch, data = _split_positionals(args.words, "finetune")
         metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
-        options = _data_options(args)
-        from . import api
+        from .finetuning import api
 
-        try:
+        with usage_errors():
             learner = api.finetune(
                 data, arch=arch, epochs=args.epochs, freeze_epochs=args.freeze_epochs,
                 lr=_lr(args.lr) if args.lr is not None else None, metrics=metrics, train_bn=not args.no_train_bn,
                 background=args.background, auto_bs=args.auto_bs,
-                quiet=args.quiet, namespace=self.shell.user_ns, learner_name=args.as_, **options,
+                quiet=args.quiet, namespace=self.shell.user_ns, learner_name=args.as_, **training_options(args),
             )
-        except UserInputError as exc:
-            raise UsageError(str(exc)) from None
         self.shell.user_ns[args.as_] = learner
 
     @magic_arguments()
-    @_common_arguments
+    @training_arguments
     @argument("--start-lr", type=float, default=1e-7, help="lowest learning rate tried (default 1e-7)")
     @argument("--end-lr", type=float, default=10.0, help="highest learning rate tried (default 10)")
     @argument("--num-it", type=int, default=100, help="number of mini-batches in the sweep (default 100)")
@@ -167,18 +187,15 @@ class DLMagics(Magics):
             %lr_find sample --size 64
         """
         args = parse_argstring(self.lr_find, line)
-        self._check_name(args.as_)
+        check_name(args.as_)
         arch, data = _split_positionals(args.words, "lr_find")
-        options = _data_options(args)
-        from . import api
+        from .finetuning import api
 
-        try:
+        with usage_errors():
             learner = api.lr_find(
                 data, arch=arch, start_lr=args.start_lr, end_lr=args.end_lr, num_it=args.num_it,
-                quiet=args.quiet, namespace=self.shell.user_ns, **options,
+                quiet=args.quiet, namespace=self.shell.user_ns, **training_options(args),
             )
-        except UserInputError as exc:
-            raise UsageError(str(exc)) from None
         self.shell.user_ns[args.as_] = learner
 
     @magic_arguments()
@@ -190,13 +207,7 @@ class DLMagics(Magics):
     @argument("--split", default="all", help="start with all, train or valid images (default all)")
     @argument("--page-size", type=int, default=48, metavar="N", help="thumbnails per page (default 48)")
     @argument("--size", type=int, default=128, metavar="PX", help="thumbnail side in pixels (default 128)")
-    @argument("--label-col", default="label", help="CSV/DataFrame column holding labels (default label)")
-    @argument("--path-col", default="path", help="CSV/DataFrame column holding image paths (default path)")
-    @argument("--label-re", default=None,
-              help="regex with one group that takes the label from each file name (read-only browsing)")
-    @argument("--valid-pct", type=float, default=0.2,
-              help="validation share, as for %%finetune, so the split shown is the one training uses (default 0.2)")
-    @argument("--seed", type=int, default=42, help="the split's seed, as for %%finetune (default 42)")
+    @data_source_arguments
     @argument("--as", dest="as_", default=None, metavar="NAME",
               help="also keep the browser in this variable (its .selected, .editor, .health, ...)")
     @line_magic
@@ -212,21 +223,16 @@ class DLMagics(Magics):
         """
         args = parse_argstring(self.browse, line)
         if args.as_ is not None:
-            self._check_name(args.as_)
+            check_name(args.as_)
         words = [_unquote(w) for w in args.words]
         if len(words) != 1:
             raise UsageError(f"%browse takes one TARGET, got {len(words)} words ({' '.join(words)}): "
                              "quote paths that contain spaces.")
-        from . import browse_api
+        from .browser import api
 
-        try:
-            browser = browse_api.browse(
-                words[0], namespace=self.shell.user_ns, size=args.size, page_size=args.page_size,
-                label=_unquote(args.label), split=args.split, label_col=_unquote(args.label_col),
-                path_col=_unquote(args.path_col), label_re=_unquote(args.label_re), valid_pct=args.valid_pct,
-                seed=args.seed)
-        except UserInputError as exc:
-            raise UsageError(str(exc)) from None
+        with usage_errors():
+            browser = api.browse(words[0], namespace=self.shell.user_ns, size=args.size, page_size=args.page_size,
+                                 label=_unquote(args.label), split=args.split, **data_source_options(args))
         if args.as_ is not None:
             self.shell.user_ns[args.as_] = browser
 
@@ -250,13 +256,11 @@ class DLMagics(Magics):
             %runs 20261127-0001 20261127-0002 --metric accuracy
         """
         args = parse_argstring(self.runs, line)
-        from . import run_history
+        from .history import api
 
-        try:
-            run_history.show_runs(*[_unquote(n) for n in args.names], metric=args.metric, last=args.last,
-                                  root=_unquote(args.root))
-        except UserInputError as exc:
-            raise UsageError(str(exc)) from None
+        with usage_errors():
+            api.show_runs(*[_unquote(n) for n in args.names], metric=args.metric, last=args.last,
+                          root=_unquote(args.root))
 
     @magic_arguments()
     @argument("--interval", default=1.0, metavar="SECONDS",
@@ -278,13 +282,11 @@ class DLMagics(Magics):
             %gpu --once
         """
         args = parse_argstring(self.gpu, line)
-        from . import monitor_api
+        from .gpu import api
 
         if args.stop:
-            if not monitor_api.stop_gpu_monitor():
+            if not api.stop_gpu_monitor():
                 print("No live GPU monitor is running in this kernel.")
             return
-        try:
-            monitor_api.gpu_monitor(interval=args.interval, once=args.once, history=args.history)
-        except UserInputError as exc:
-            raise UsageError(str(exc)) from None
+        with usage_errors():
+            api.gpu_monitor(interval=args.interval, once=args.once, history=args.history)

@@ -4,6 +4,7 @@
 the XDG convention (``~/.cache/jupyter_dl``) and the notebook's working
 directory (``./runs``) respectively, like TensorBoard's ``runs/``.
 """
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -34,8 +35,6 @@ def write_atomic(path: Path, write: Callable[[IO[bytes]], object]) -> None:
             write(file)
         os.replace(temp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(temp)
-        except OSError:
-            pass
         raise

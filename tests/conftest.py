@@ -49,7 +49,7 @@ def tiny(shell):
 @pytest.fixture
 def views(monkeypatch):
     """Replace the live view of fastai/live() runs by recorders; the list holds every view made."""
-    from jupyter_dl import integrations
+    from jupyter_dl.integrations import common
     from jupyter_dl.train.events import EventRecorder
 
     class FakeView(EventRecorder):
@@ -71,5 +71,5 @@ def views(monkeypatch):
         made.append(FakeView(**options))
         return made[-1]
 
-    monkeypatch.setattr(integrations, "make_view", make_view)
+    monkeypatch.setattr(common, "make_view", make_view)
     return made

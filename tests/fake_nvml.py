@@ -2,7 +2,7 @@
 
 It keeps pynvml's real error classes and return shapes (objects with .used/.total, .gpu,
 process infos with .pid/.usedGpuMemory) so the reader is tested against what NVML gives.
-The recording lives in tests/data/nvml_record.json ("pid": "SELF" means this test process).
+The recording lives in tests/fixtures/nvml_record.json ("pid": "SELF" means this test process).
 Knobs: ``fail_init`` (an NVML error class raised by nvmlInit), ``unsupported`` (names of calls
 that raise NVMLError_NotSupported, as on GPUs without power or temperature sensors).
 """
@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 import pynvml
 
-RECORD = Path(__file__).parent / "data" / "nvml_record.json"
+RECORD = Path(__file__).parent / "fixtures" / "nvml_record.json"
 
 
 class FakeNvml:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import csv
 import random
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 from PIL import Image

@@ -9,13 +9,13 @@ import subprocess
 def run_harness(tmp_path_factory, harness: str, module_path, what: str) -> dict:
     """Run ``harness`` (a script with a %(module)s placeholder for the module's URL); return its last JSON line.
 
-    Skips when Node.js is missing: ``what`` names the front end, which the browser tests still cover.
+    Skips when Node.js is missing: ``what`` names the front end, which the end-to-end tests still cover.
     """
     import pytest
 
     node = shutil.which("node")
     if node is None:
-        pytest.skip(f"Node.js is not installed: {what} is checked in the browser tests only")
+        pytest.skip(f"Node.js is not installed: {what} is checked in the end-to-end tests only")
     script = tmp_path_factory.mktemp("js") / "harness.mjs"
     script.write_text(harness % {"module": json.dumps(module_path.as_uri())})
     done = subprocess.run([node, str(script)], capture_output=True, text=True, timeout=60)

@@ -14,20 +14,21 @@ deleted or relabelled file, or one added image costs almost nothing.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import time
 import warnings
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable
 
 import numpy as np
 import torch
 
-from jupyter_dl.paths import cache_dir, write_atomic
-
+from ..paths import cache_dir, write_atomic
 from .images import UnreadableImageError
 from .images import load_square as decode_file  # module global, so tests can count decodes
 
@@ -70,7 +71,7 @@ def _cache_folder() -> Path | None:
     try:
         return cache_dir("images")
     except OSError as exc:  # read-only home, no permission: decode in memory only
-        warnings.warn(f"jupyter_dl has no usable image cache folder ({exc}); images are decoded on every run.")
+        warnings.warn(f"jupyter_dl has no usable image cache folder ({exc}); images are decoded on every run.", stacklevel=2)
         return None
 
 
@@ -136,10 +137,8 @@ def _entries_newest_first(folder: Path, size: int | None = None) -> list[Path]:
     pattern = f"{size}px-*.json" if size is not None else "*px-*.json"
     stamped = []
     for path in folder.glob(pattern):
-        try:
+        with contextlib.suppress(OSError):
             stamped.append((path.stat().st_mtime, path))
-        except OSError:
-            pass
     return [path for _, path in sorted(stamped, reverse=True)]
 
 
@@ -238,7 +237,7 @@ def _save_entry(folder: Path, stem: str, size: int, pixels: torch.Tensor, finger
         write_atomic(folder / f"{stem}.npy", lambda f: np.save(f, pixels.numpy()))
         write_atomic(folder / f"{stem}.json", lambda f: f.write(json.dumps(meta).encode()))
     except OSError as exc:  # disk full, read-only cache: training goes on, only the next run is slower
-        warnings.warn(f"jupyter_dl could not write the image cache in {folder} ({exc}); images will be decoded again next time.")
+        warnings.warn(f"jupyter_dl could not write the image cache in {folder} ({exc}); images will be decoded again next time.", stacklevel=2)
         return
     _prune(folder)
 
@@ -266,14 +265,10 @@ def _old_files(paths: Iterable[Path], now: float) -> Iterator[Path]:
 
 def _remove(*paths: Path) -> None:
     for path in paths:
-        try:
+        with contextlib.suppress(OSError):
             path.unlink()
-        except OSError:
-            pass
 
 
 def _touch(path: Path) -> None:
-    try:
+    with contextlib.suppress(OSError):
         os.utime(path)
-    except OSError:
-        pass

@@ -11,12 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jupyter_dl.errors import UserInputError
-
+from ..errors import UserInputError
 from .files import is_hidden
 from .images import is_image_file, open_image
-from .sources import resolve_data
 from .source_types import DatasetSource, FastaiSource, ImageItems
+from .sources import resolve_data
 
 if TYPE_CHECKING:
     import pandas
@@ -55,7 +54,7 @@ class Catalog:
     classes: list[str]
     description: str
     csv_path: Path | None = None
-    table: "pandas.DataFrame | None" = None  # kind == "dataframe": the user's own object
+    table: pandas.DataFrame | None = None  # kind == "dataframe": the user's own object
     label_col: str = "label"
     path_col: str = "path"
     label_re: str | None = None
@@ -73,7 +72,7 @@ class Catalog:
                 return item
         raise UserInputError(f"No item {key} in this data set (it may have been removed): browse it again.")
 
-    def open_image(self, item: CatalogItem | int, *, draft_size: int | None = None) -> "PIL.Image.Image":
+    def open_image(self, item: CatalogItem | int, *, draft_size: int | None = None) -> PIL.Image.Image:
         """The item's image as RGB PIL. Raises UnreadableImageError (a UserInputError) when it is no image.
 
         ``draft_size`` lets big JPEG files decode at a reduced scale (both sides stay >= draft_size).
@@ -144,7 +143,7 @@ def _file_catalog(target: Any, source: ImageItems, namespace: dict | None, optio
 
 def _file_kind(target: Any, namespace: dict | None) -> tuple[str, Any]:
     """("folder" | "sample" | "csv", absolute path) or ("dataframe", the DataFrame), following resolve_data's rules."""
-    from .sample import sample
+    from .sample_data import sample
     from .sources import lookup_name
 
     if isinstance(target, (str, os.PathLike)):
@@ -218,7 +217,7 @@ def _dataset_labels_and_paths(dataset: Any) -> tuple[list, list[Path] | None]:
     """
     from torch.utils.data import Subset
 
-    from .datasets import dataset_labels, plain_label
+    from .torch_dataset import dataset_labels, plain_label
 
     if isinstance(dataset, Subset):
         labels, paths = _dataset_labels_and_paths(dataset.dataset)

@@ -4,11 +4,11 @@ from __future__ import annotations
 import os
 import random
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
-from jupyter_dl.errors import UserInputError
-
+from ..errors import UserInputError
 from .images import is_image_file
 from .source_types import ImageItems
 
@@ -114,7 +114,7 @@ def items_from_folder(root: Path, *, shown: str, label_re: str | None, valid_pct
     return ImageItems(train=train, valid=valid, classes=classes, description=description)
 
 
-def compile_label_re(label_re: str) -> "re.Pattern[str]":
+def compile_label_re(label_re: str) -> re.Pattern[str]:
     try:
         pattern = re.compile(label_re)
     except re.error as exc:
@@ -140,7 +140,7 @@ def _find_split_dirs(root: Path, by_name: bool) -> tuple[Path | None, Path | Non
     return train_dir, valid_dir
 
 
-def _label_files(folder: Path, pattern: "re.Pattern[str] | None") -> list[tuple[Path, str]]:
+def _label_files(folder: Path, pattern: re.Pattern[str] | None) -> list[tuple[Path, str]]:
     return _label_by_name(folder, pattern) if pattern is not None else _label_by_folder(folder)
 
 
@@ -162,7 +162,7 @@ def _label_by_folder(folder: Path) -> list[tuple[Path, str]]:
     return labelled
 
 
-def _label_by_name(folder: Path, pattern: "re.Pattern[str]") -> list[tuple[Path, str]]:
+def _label_by_name(folder: Path, pattern: re.Pattern[str]) -> list[tuple[Path, str]]:
     files = list_image_files(folder)
     if not files:
         raise UserInputError(f"No images found in {folder}: put the image files in it.")
@@ -207,7 +207,7 @@ def items_from_csv(csv_path: Path, *, shown: str, label_col: str, path_col: str,
                             label_col=label_col, path_col=path_col, valid_pct=valid_pct, seed=seed)
 
 
-def read_csv_table(csv_path: Path, shown: str) -> "pandas.DataFrame":
+def read_csv_table(csv_path: Path, shown: str) -> pandas.DataFrame:
     import pandas as pd
 
     try:
@@ -216,7 +216,7 @@ def read_csv_table(csv_path: Path, shown: str) -> "pandas.DataFrame":
         raise UserInputError(f"Could not read the CSV file {shown} ({exc}): check that it is a comma-separated table.") from None
 
 
-def items_from_table(table: "pandas.DataFrame", base_dir: Path, *, origin: str, label_col: str, path_col: str,
+def items_from_table(table: pandas.DataFrame, base_dir: Path, *, origin: str, label_col: str, path_col: str,
                      valid_pct: float, seed: int) -> ImageItems:
     """Rows of (path, label); an ``is_valid`` column, when present, gives the split.
 
@@ -236,13 +236,13 @@ def items_from_table(table: "pandas.DataFrame", base_dir: Path, *, origin: str, 
             raise UserInputError(
                 f"The {origin} has {int(empty.sum())} rows with no {col!r} (first at row {int(empty.to_numpy().argmax())}): "
                 "fill them in or drop those rows.")
-    paths = [_resolve(base_dir, str(p)) for p in table[path_col]]
+    paths = [table_path(base_dir, str(p)) for p in table[path_col]]
     missing = [p for p in paths if not p.is_file()]
     if missing:
         raise UserInputError(
             f"{len(missing)} of the {len(paths)} files listed in the {origin} do not exist (first: {missing[0]}): "
             "fix the paths or the files.")
-    labels = [_label_text(value) for value in table[label_col]]
+    labels = [label_text(value) for value in table[label_col]]
     classes = [str(label) for label in sort_labels(labels)]
     if len(classes) < 2:
         raise UserInputError(f"The {origin} has only one label ({classes[0]!r}): a classifier needs at least two classes.")
@@ -268,13 +268,15 @@ def items_from_table(table: "pandas.DataFrame", base_dir: Path, *, origin: str, 
                       rows=([row for _, _, row in train], [row for _, _, row in valid]))
 
 
-def _resolve(base_dir: Path, path: str) -> Path:
+def table_path(base_dir: Path, path: str) -> Path:
+    """A CSV/DataFrame path cell as a path: ``~`` expanded, relative ones from ``base_dir``."""
     candidate = Path(os.path.expanduser(path))
     return candidate if candidate.is_absolute() else base_dir / candidate
 
 
-def _label_text(value: object) -> str:
-    # Whole-number floats (pandas reads an int column with gaps as float) read as "3", not "3.0".
+def label_text(value: object) -> str:
+    """A label cell as the class name: whole-number floats (pandas reads an int column with gaps as
+    float) read as "3", not "3.0"."""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)

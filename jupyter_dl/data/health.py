@@ -31,8 +31,7 @@ from typing import Callable
 
 import numpy as np
 
-from jupyter_dl.paths import cache_dir, write_atomic
-
+from ..paths import cache_dir, write_atomic
 from .catalog import Catalog, CatalogItem, non_image_files
 
 MIN_SIDE = 32             # px: smaller on either side is "small"
@@ -67,7 +66,7 @@ class ImageFacts:
                 self.width, self.height, self.error]
 
     @classmethod
-    def from_json(cls, row: list) -> "ImageFacts":
+    def from_json(cls, row: list) -> ImageFacts:
         sha1, phash, layout, width, height, error = row
         return cls(sha1, None if phash is None else int(phash, 16), None if layout is None else bytes.fromhex(layout),
                    int(width), int(height), error)

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jupyter_dl.errors import UserInputError
+from ..errors import UserInputError
 
 if TYPE_CHECKING:  # heavy imports happen inside the functions
     import numpy
@@ -37,7 +37,7 @@ def is_image_file(path: str | os.PathLike) -> bool:
     return not name.startswith(".") and os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
 
 
-def open_image(src: Any, *, draft_size: int | None = None) -> "PIL.Image.Image":
+def open_image(src: Any, *, draft_size: int | None = None) -> PIL.Image.Image:
     """Return ``src`` as an RGB PIL image.
 
     ``src`` may be a file path, a PIL image, or a uint8/float array or tensor laid
@@ -60,7 +60,7 @@ def open_image(src: Any, *, draft_size: int | None = None) -> "PIL.Image.Image":
     )
 
 
-def to_square_uint8(img: "PIL.Image.Image", size: int) -> "torch.Tensor":
+def to_square_uint8(img: PIL.Image.Image, size: int) -> torch.Tensor:
     """Resize the shorter side to ``size`` and centre-crop: a uint8 tensor 3 x size x size."""
     import numpy as np
     import torch
@@ -78,7 +78,7 @@ def to_square_uint8(img: "PIL.Image.Image", size: int) -> "torch.Tensor":
     return torch.from_numpy(np.array(square, dtype=np.uint8)).permute(2, 0, 1).contiguous()
 
 
-def load_square(src: Any, size: int) -> "torch.Tensor":
+def load_square(src: Any, size: int) -> torch.Tensor:
     """The preprocessing shared by training and prediction: any image -> uint8 3 x size x size.
 
     A tensor that is already 3 x size x size skips the PIL round trip.
@@ -89,7 +89,7 @@ def load_square(src: Any, size: int) -> "torch.Tensor":
     return to_square_uint8(open_image(src, draft_size=size), size)
 
 
-def _open_file(path: Path, draft_size: int | None) -> "PIL.Image.Image":
+def _open_file(path: Path, draft_size: int | None) -> PIL.Image.Image:
     from PIL import Image
 
     try:
@@ -113,7 +113,7 @@ def _open_file(path: Path, draft_size: int | None) -> "PIL.Image.Image":
         raise UnreadableImageError(path, f"damaged image data ({exc})") from None
 
 
-def _as_rgb(img: "PIL.Image.Image") -> "PIL.Image.Image":
+def _as_rgb(img: PIL.Image.Image) -> PIL.Image.Image:
     from PIL import ImageOps
 
     if img.getexif().get(_EXIF_ORIENTATION, 1) != 1:  # phone photos stored sideways
@@ -133,7 +133,7 @@ def _as_rgb(img: "PIL.Image.Image") -> "PIL.Image.Image":
     return img.convert("RGB")
 
 
-def _high_depth_to_rgb(img: "PIL.Image.Image") -> "PIL.Image.Image":
+def _high_depth_to_rgb(img: PIL.Image.Image) -> PIL.Image.Image:
     import numpy as np
     from PIL import Image
 
@@ -143,7 +143,7 @@ def _high_depth_to_rgb(img: "PIL.Image.Image") -> "PIL.Image.Image":
     return Image.fromarray(scaled.round().astype(np.uint8)).convert("RGB")
 
 
-def _array_to_hwc_uint8(array: Any) -> "numpy.ndarray":
+def _array_to_hwc_uint8(array: Any) -> numpy.ndarray:
     import numpy as np
 
     if hasattr(array, "detach"):  # torch tensor
@@ -167,7 +167,7 @@ def _array_to_hwc_uint8(array: Any) -> "numpy.ndarray":
     return np.ascontiguousarray(array)
 
 
-def _float_to_uint8(array: "numpy.ndarray") -> "numpy.ndarray":
+def _float_to_uint8(array: numpy.ndarray) -> numpy.ndarray:
     import numpy as np
 
     low, high = float(array.min()), float(array.max())
@@ -180,7 +180,7 @@ def _float_to_uint8(array: "numpy.ndarray") -> "numpy.ndarray":
     return (array * scale).round().clip(0, 255).astype(np.uint8)
 
 
-def _already_square(src: Any, size: int) -> "torch.Tensor | None":
+def _already_square(src: Any, size: int) -> torch.Tensor | None:
     import torch
 
     if not isinstance(src, torch.Tensor) or tuple(src.shape) != (3, size, size):
@@ -189,6 +189,6 @@ def _already_square(src: Any, size: int) -> "torch.Tensor | None":
         return src.detach().cpu().contiguous()
     if src.is_floating_point():
         low, high = float(src.min()), float(src.max())
-        if 0 <= low and high <= 1.0:
+        if low >= 0 and high <= 1.0:
             return (src.detach().cpu() * 255).round().to(torch.uint8).contiguous()
     return None

@@ -9,16 +9,17 @@ moved to the device once, so batches never cross the bus at all.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable
 
 import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from jupyter_dl.errors import UserInputError
-
+from ..checks import check_count
+from ..errors import UserInputError
 from .cache import build_image_cache
 from .images import load_square
 from .source_types import DatasetSource, FastaiSource, ImageItems
@@ -45,7 +46,7 @@ class Loaders:
 
     def set_batch_size(self, bs: int) -> None:
         """Batches of ``bs`` for training and validation from the next epoch on (``--auto-bs``)."""
-        _check_numbers(bs=bs)
+        check_count("bs", bs)
         for loader in (self.train, self.valid):
             resize = getattr(loader, "set_batch_size", None)
             if resize is None:
@@ -73,7 +74,9 @@ def make_loaders(source: Any, *, size: int = 224, bs: int = 64, workers: int = 0
         from .sources import resolve_data
 
         source = resolve_data(source, seed=seed)
-    _check_numbers(size=size, bs=bs, workers=workers)
+    check_count("size", size)
+    check_count("bs", bs)
+    check_count("workers", workers, minimum=0)
     device = _device(device)
     common = dict(device=device, mean=mean, std=std, seed=seed, channels_last=channels_last)
     train_tf = BatchTransform(augment=augment, **common)
@@ -300,13 +303,6 @@ def _plain(t: Any) -> Tensor:
 
 
 # ----------------------------------------------------------------------------- checks
-def _check_numbers(**values: int) -> None:
-    minimum = {"size": 1, "bs": 1, "workers": 0}
-    for name, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum[name]:
-            raise UserInputError(f"{name}={value!r} must be a whole number of at least {minimum[name]}.")
-
-
 def _device(device: str | torch.device) -> torch.device:
     try:
         device = torch.device(device)

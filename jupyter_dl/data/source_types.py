@@ -18,15 +18,15 @@ class ImageItems:
     classes: list[str]  # sorted class names
     description: str  # e.g. "folder data/pets: 1797 images, 10 classes"
     # From a CSV / DataFrame: each train and valid item's row (the table's index label), for %browse.
-    rows: "tuple[list, list] | None" = field(default=None, repr=False, compare=False)
+    rows: tuple[list, list] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
 class DatasetSource:
     """A user's torch Dataset, split; items are (image tensor / PIL image / path, class index)."""
 
-    train: "torch.utils.data.Dataset"
-    valid: "torch.utils.data.Dataset"
+    train: torch.utils.data.Dataset
+    valid: torch.utils.data.Dataset
     classes: list[str]
     description: str
 

@@ -5,10 +5,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from jupyter_dl.errors import UserInputError
-
+from ..errors import UserInputError
 from .files import check_valid_pct, items_from_csv, items_from_folder, items_from_table
-from .sample import sample
+from .sample_data import sample
 from .source_types import DatasetSource, FastaiSource, ImageItems
 
 __all__ = ["ImageItems", "DatasetSource", "FastaiSource", "resolve_data", "lookup_name", "SUPPORTED_DATA"]
@@ -88,7 +87,7 @@ def _resolve_object(data: Any, options: dict, name: str | None) -> ImageItems | 
         return items_from_table(data, Path.cwd(), origin="DataFrame" + (f" {name}" if name else ""),
                                 label_col=options["label_col"], path_col=options["path_col"],
                                 valid_pct=options["valid_pct"], seed=options["seed"])
-    from .datasets import as_torch_dataset, dataset_source
+    from .torch_dataset import as_torch_dataset, dataset_source
 
     dataset = as_torch_dataset(data)
     if dataset is not None:

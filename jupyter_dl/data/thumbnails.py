@@ -18,12 +18,11 @@ import io
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Hashable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Hashable, Iterable, Sequence
 
-from jupyter_dl.paths import cache_dir, write_atomic
-
+from ..paths import cache_dir, write_atomic
 from .catalog import Catalog, CatalogItem
 from .images import open_image as decode_file  # module global, so tests can count decodes
 

@@ -7,12 +7,12 @@ run is reproducible and the host never waits for the device.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 
-from jupyter_dl.errors import UserInputError
+from ..errors import UserInputError
 
 AUGMENTS = ("none", "light", "flip")
 # "light": fastai-like mild augmentation, per image.

@@ -28,6 +28,7 @@ fastai is imported here and nowhere else in jupyter_dl.
 """
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 import time
@@ -37,93 +38,15 @@ from fastai.callback.core import Callback, CancelFitException
 from fastai.callback.progress import ProgressCallback
 from fastai.torch_core import find_bs
 
-from .. import integrations
+from ..dashboard.summary import summary_line
 from ..train.events import BATCH_END, EPOCH_END, EPOCH_START, ERROR, FIT_END, FIT_START, STOP, EventBus
-from . import CooperativeSigint, RunLossSource, StopFlag, summary_line
+from . import common
+from .common import CooperativeSigint
+from .fastai_run import FastaiRun, MutedLogger, as_float, is_frozen, learner_frames, loader_length, on_stack
 
 __all__ = ["LiveDashboard"]
 
 _RECORD_SKIP = ("epoch", "time")
-
-
-def _float(value: Any) -> Any:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return value
-
-
-def _learner_frames(learn: Any) -> list:
-    """The frames (innermost first) of fastai code running a method of ``learn``."""
-    frames = []
-    frame = sys._getframe(1)
-    while frame is not None:
-        code = frame.f_code
-        if ("self" in code.co_varnames and frame.f_globals.get("__name__", "").startswith("fastai.")
-                and frame.f_locals.get("self") is learn):
-            frames.append(frame)
-        frame = frame.f_back
-    return frames
-
-
-def _on_stack(target: Any, frame: Any) -> bool:
-    while frame is not None:
-        if frame is target:
-            return True
-        frame = frame.f_back
-    return False
-
-
-def is_frozen(learn: Any) -> bool:
-    """True when the optimizer's first parameter groups (the body) are frozen."""
-    opt = getattr(learn, "opt", None)
-    if opt is None:
-        return False
-    if getattr(opt, "frozen_idx", 0) > 0:
-        return True
-    try:  # an optimizer frozen some other way: a whole group without trainable parameters
-        groups = list(opt.param_lists)
-    except Exception:
-        return False
-    return len(groups) > 1 and any(group and not any(p.requires_grad for p in group) for group in groups[:-1])
-
-
-class _Run(RunLossSource):
-    """One call into the learner (e.g. fine_tune): one view, one loss log, one history, one stop flag."""
-
-    def __init__(self, title: str, frame: Any, expected_fits: int, total_epochs: int | None,
-                 capacity: int) -> None:
-        super().__init__(capacity=capacity)
-        self.title = title
-        self.frame = frame                  # the outermost fastai frame of the call (identifies the run)
-        self.expected_fits = expected_fits
-        self.total_epochs = total_epochs
-        self.flag = StopFlag()
-        self.view: Any = None
-        self.history: list[dict] = []
-        self.status = "running"
-        self.finished = False
-        self.stopped = False                # a stop ended the run: the rest of its fits are cancelled
-        self.stopped_at: str | None = None
-        self.error: str | None = None
-        self.fits_done = 0
-        self.epoch = 0                      # global epoch counter over the run's fits (1-based once started)
-        # per fit
-        self.in_fit = False
-        self.skip_fit = False               # a fit after a stop: cancelled at its first before_epoch
-        self.announced = False              # FIT_START (or STOP) went out for this fit: FIT_END will too
-        self.epoch_open = False             # between our before_epoch and after_epoch
-        self.phase = ""
-        self.n_epoch = 0
-        self.total_steps = 0
-        self.lr: float | None = None
-        self.epoch_started = 0.0
-        self.fit_frame: Any = None
-        self.learner: Any = None
-        self.n_batches = 0
-        self.sigint: CooperativeSigint | None = None
-        self.progress: list = []            # fastai ProgressCallbacks taken out for this fit
-        self.logger: Any = None
 
 
 class LiveDashboard(Callback):
@@ -148,7 +71,7 @@ class LiveDashboard(Callback):
 
     def _init_state(self) -> None:
         self._state = {}
-        self._run: _Run | None = None
+        self._run: FastaiRun | None = None
         self._bus = EventBus()
         self._hooked = None
 
@@ -199,7 +122,7 @@ class LiveDashboard(Callback):
         learn = self.learn
         if hasattr(learn, "lr_finder") or hasattr(learn, "gather_preds"):
             return  # lr_find / get_preds: not a training run
-        frames = _learner_frames(learn)
+        frames = learner_frames(learn)
         outer = frames[-1] if frames else None
         run = self._run
         same = run is not None and outer is not None and run.frame is outer
@@ -221,13 +144,13 @@ class LiveDashboard(Callback):
             run.skip_fit = True
             return
         if threading.current_thread() is threading.main_thread():
-            run.sigint = CooperativeSigint(run.flag, lambda frame: _on_stack(run.fit_frame, frame))
+            run.sigint = CooperativeSigint(run.flag, lambda frame: on_stack(run.fit_frame, frame))
             run.sigint.__enter__()
         n_batches = run.n_batches = len(learn.dls.train)
         run.total_steps = run.n_epoch * n_batches
         run.phase = "frozen" if is_frozen(learn) else "unfrozen"
         run.restart_smoothing()
-        lrs = [_float(h.get("lr")) for h in learn.opt.hypers] if learn.opt is not None else []
+        lrs = [as_float(h.get("lr")) for h in learn.opt.hypers] if learn.opt is not None else []
         run.lr = lrs[-1] if lrs else None
         if run.flag.is_set():  # a stop asked for between fits (e.g. "stop after this epoch" at the last one)
             run.skip_fit = True
@@ -237,8 +160,8 @@ class LiveDashboard(Callback):
             return
         run.announced = True
         self._bus.emit(FIT_START, run, phase=run.phase, epochs=run.n_epoch, n_batches=n_batches,
-                       total_steps=run.total_steps, lrs=lrs, n_train=_length(learn.dls, "train_ds"),
-                       n_valid=_length(learn.dls, "valid_ds"), device=str(getattr(learn.dls, "device", "")),
+                       total_steps=run.total_steps, lrs=lrs, n_train=loader_length(learn.dls, "train_ds"),
+                       n_valid=loader_length(learn.dls, "valid_ds"), device=str(getattr(learn.dls, "device", "")),
                        framework="fastai")
 
     def before_epoch(self) -> None:
@@ -281,9 +204,9 @@ class LiveDashboard(Callback):
         record: dict[str, Any] = {"epoch": run.epoch, "phase": run.phase, "train_loss": None, "valid_loss": None}
         if recorder is not None:
             names = [n for n in list(recorder.metric_names)[1:] if n not in _RECORD_SKIP]
-            record.update({name: _float(value) for name, value in zip(names, getattr(learn, "final_record", []))})
+            record.update({name: as_float(value) for name, value in zip(names, getattr(learn, "final_record", []))})
         record["seconds"] = time.perf_counter() - run.epoch_started
-        record["lr"] = _float(run.lr)
+        record["lr"] = as_float(run.lr)
         run.history.append(record)
         self._bus.emit(EPOCH_END, run, **record)
 
@@ -300,11 +223,11 @@ class LiveDashboard(Callback):
             self._finish(run, status)
 
     # ------------------------------------------------------------------ internals
-    def _active(self) -> _Run | None:
+    def _active(self) -> FastaiRun | None:
         run = self._run
         return run if run is not None and run.in_fit else None
 
-    def _start_run(self, learn: Any, outer: Any) -> _Run:
+    def _start_run(self, learn: Any, outer: Any) -> FastaiRun:
         code = outer.f_code.co_name if outer is not None else ""
         n_epoch = int(getattr(learn, "n_epoch", 0) or 0)
         expected, total = 1, n_epoch
@@ -319,27 +242,27 @@ class LiveDashboard(Callback):
             capacity = (total or n_epoch or 1) * len(learn.dls.train)
         except TypeError:
             capacity = 1024
-        run = _Run(self.title or f"fastai {type(learn.model).__name__}", outer, expected, total, capacity)
+        run = FastaiRun(self.title or f"fastai {type(learn.model).__name__}", outer, expected, total, capacity)
         self._run = run
-        run.view = integrations.make_view(total_epochs=total, title=run.title, quiet=self.quiet,
-                                          mode=integrations.view_mode(), on_stop=run.flag.request)
+        run.view = common.make_view(total_epochs=total, title=run.title, quiet=self.quiet,
+                                          mode=common.view_mode(), on_stop=run.flag.request)
         if run.view is not None:
             self._bus.subscribe(run.view)
         self._hook_cell_end()
         return run
 
-    def _hide_progress(self, learn: Any, run: _Run) -> None:
+    def _hide_progress(self, learn: Any, run: FastaiRun) -> None:
         """Take fastai's progress bar out for this fit (and mute the Recorder's printed table, as it does)."""
         run.progress = [cb for cb in learn.cbs if isinstance(cb, ProgressCallback)]
         for cb in run.progress:
             cb.run = False        # it is already in this event's list of callbacks: skip its before_fit
             learn.remove_cb(cb)
         current = learn.logger
-        run.logger = current if isinstance(current, _MutedLogger) else _MutedLogger(current)
+        run.logger = current if isinstance(current, MutedLogger) else MutedLogger(current)
         run.logger.muted = True
         learn.logger = run.logger
 
-    def _end_fit(self, run: _Run) -> None:
+    def _end_fit(self, run: FastaiRun) -> None:
         """Undo what before_fit changed: SIGINT handler, progress bar, logger."""
         run.in_fit = False
         if run.sigint is not None:
@@ -359,12 +282,12 @@ class LiveDashboard(Callback):
                 learn.add_cb(cb)
         run.progress = []
 
-    def _fit_status(self, run: _Run) -> str:
+    def _fit_status(self, run: FastaiRun) -> str:
         if run.stopped:
             return "interrupted" if run.flag.reason == "interrupted" else "stopped"
         return "finished"
 
-    def _stop(self, run: _Run, batch: int, next_epoch: bool = False, cancel: bool = True) -> None:
+    def _stop(self, run: FastaiRun, batch: int, next_epoch: bool = False, cancel: bool = True) -> None:
         """Record the stop and cancel the fit (fastai then runs after_cancel_fit and after_fit)."""
         reason = run.flag.reason or "user"
         epoch = run.epoch + 1 if next_epoch else run.epoch
@@ -374,7 +297,7 @@ class LiveDashboard(Callback):
         if cancel:
             raise CancelFitException()
 
-    def _abort(self, run: _Run, exc: BaseException | None) -> None:
+    def _abort(self, run: FastaiRun, exc: BaseException | None) -> None:
         """The fit ended by an exception fastai let through (after_fit never came)."""
         try:
             if isinstance(exc, KeyboardInterrupt):
@@ -393,7 +316,7 @@ class LiveDashboard(Callback):
             self._end_fit(run)  # on the learner of this fit: fastai may have detached us already
         self._finish(run, status)
 
-    def _finish(self, run: _Run, status: str) -> None:
+    def _finish(self, run: FastaiRun, status: str) -> None:
         """The run is over: leave the view's final rendering."""
         if run.finished:
             return
@@ -402,7 +325,7 @@ class LiveDashboard(Callback):
         view, run.view = run.view, None
         if view is not None:
             self._bus.unsubscribe(view)
-            integrations.close_view(view, status, summary_line(status, run.history, what=run.title,
+            common.close_view(view, status, summary_line(status, run.history, what=run.title,
                                                                stopped_at=run.stopped_at, error=run.error))
 
     # In a notebook a run also ends with its cell: a fit that raised through a callback the learner
@@ -430,36 +353,11 @@ class LiveDashboard(Callback):
                     self._finish(run, "interrupted" if isinstance(error, KeyboardInterrupt)
                                  else "failed" if error is not None else "finished")
                 run.frame = None
-            try:
+            with contextlib.suppress(ValueError):
                 shell.events.unregister("post_run_cell", cell_ended)
-            except ValueError:
-                pass
             self._hooked = None
 
         shell.events.register("post_run_cell", cell_ended)
         self._hooked = cell_ended
 
-
-class _MutedLogger:
-    """``learn.logger`` during our fits: the Recorder's per-epoch table is not printed (as fastai's bar does).
-
-    After the fit it passes calls through, so a callback that wrapped it (CSVLogger,
-    whose after_fit runs after ours) and puts it back leaves logging working.
-    """
-
-    def __init__(self, original: Any) -> None:
-        self.original = original
-        self.muted = True
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if not self.muted:
-            return self.original(*args, **kwargs)
-        return None
-
-
-def _length(dls: Any, attr: str) -> int | None:
-    try:
-        return len(getattr(dls, attr))
-    except Exception:
-        return None
 

@@ -7,7 +7,7 @@ survive ``model.to(device)`` and a rebuilt model.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import torch.nn as nn
 

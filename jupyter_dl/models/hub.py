@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from urllib.parse import urlparse
 
-from jupyter_dl.errors import UserInputError
+from ..errors import UserInputError
 
 PROBE_TIMEOUT_S = 3.0
 TIMM_HUB_LABEL = "timm hub"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 
-from jupyter_dl.errors import UserInputError
+from ..errors import UserInputError
 
 DEFAULT_ARCH = "efficientnet_lite0"
 # The packaged offline weights fit timm's TF-ported Lite0 (TF "same" padding, BN eps 1e-3).

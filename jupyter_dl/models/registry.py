@@ -12,10 +12,11 @@ from pathlib import Path
 
 import torch.nn as nn
 
-from jupyter_dl.errors import UserInputError
-from jupyter_dl.models import heads, hub, names, offline
-from jupyter_dl.models.names import DEFAULT_ARCH
-from jupyter_dl.models.weights import load_weights_file
+from ..checks import check_count
+from ..errors import UserInputError
+from . import heads, hub, names, offline
+from .names import DEFAULT_ARCH
+from .weights import load_weights_file
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -53,12 +54,6 @@ class ModelBundle:
         """``body_groups() + [head_params()]``: every parameter exactly once, early layers first."""
         early, late, head = self._split()
         return [early, late, head]
-
-
-def _check_n_classes(n_classes) -> int:
-    if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 1:
-        raise UserInputError(f"The number of classes must be a positive whole number, not {n_classes!r}.")
-    return n_classes
 
 
 def _timm_stats(model: nn.Module) -> tuple[tuple, tuple]:
@@ -170,7 +165,7 @@ def create_model(arch: str | nn.Module | None, n_classes: int, *, pretrained: bo
     ``pretrained=False`` starts from random weights.
     Raises UserInputError for unknown names and unavailable weights.
     """
-    n_classes = _check_n_classes(n_classes)
+    n_classes = check_count("The number of classes", n_classes)
     if isinstance(arch, str):
         module = _module_from_namespace(arch.strip(), namespace)
         arch = module if module is not None else namespace_string(arch, namespace)
@@ -198,7 +193,7 @@ def namespace_string(arch: str, namespace: dict | None) -> str:
 
 def rebuild_model(arch: str, source: str, n_classes: int) -> ModelBundle:
     """The same architecture as a saved bundle, with random weights and no download (for load_learner)."""
-    n_classes = _check_n_classes(n_classes)
+    n_classes = check_count("The number of classes", n_classes)
     if source == "module":
         raise UserInputError(
             f"This learner was trained on your own nn.Module ({arch}), which cannot be rebuilt from its name: "

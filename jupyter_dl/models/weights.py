@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jupyter_dl.errors import UserInputError
+from ..errors import UserInputError
 
 _NESTED_KEYS = ("state_dict", "model", "model_state_dict", "state_dict_ema", "model_ema", "net")
 _WRAPPER_PREFIXES = ("module.", "model.", "_orig_mod.")

@@ -2,9 +2,16 @@
 
 ``snapshot()`` reads once; ``get_sampler().subscribe(callback, interval)`` starts the shared
 background thread (stopped when the last subscription closes); ``history()`` is its ring buffer.
-"""
-from .sample import DeviceMemory, GpuSample, Sample
-from .sampler import DEFAULT_INTERVAL, Probe, Sampler, Subscription, get_sampler, snapshot
+Never initialises CUDA: torch's numbers are read only when the process already uses a device.
 
-__all__ = ["DEFAULT_INTERVAL", "DeviceMemory", "GpuSample", "Probe", "Sample", "Sampler", "Subscription",
-           "get_sampler", "snapshot"]
+- :mod:`.sampler`: the shared thread, subscriptions and history; :mod:`.readings`: what one reading
+  holds; :mod:`.nvml`, :mod:`.system`, :mod:`.torch_memory`: the three readers.
+
+Names are imported on first use (see :mod:`jupyter_dl._lazy`).
+"""
+from .._lazy import lazy_exports
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "DeviceMemory": "readings", "GpuReading": "readings", "Reading": "readings",
+    **dict.fromkeys(["DEFAULT_INTERVAL", "Probe", "Sampler", "Subscription", "get_sampler", "snapshot"], "sampler"),
+})

@@ -6,9 +6,10 @@ line in ``error``. We catch NVML's base error class, not only "library not found
 """
 from __future__ import annotations
 
+import contextlib
 import os
 
-from .sample import GpuSample
+from .readings import GpuReading
 
 
 def _import_pynvml():
@@ -40,18 +41,16 @@ class NvmlReader:
         if not self._handles:
             self.error = "no NVIDIA GPU (NVML found no devices)"
 
-    def read(self) -> list[GpuSample]:
+    def read(self) -> list[GpuReading]:
         return [self._read_one(index, handle) for index, handle in enumerate(self._handles)]
 
     def close(self) -> None:
         if self._nvml is not None and self._handles:
-            try:
+            with contextlib.suppress(self._nvml.NVMLError):
                 self._nvml.nvmlShutdown()
-            except self._nvml.NVMLError:
-                pass
         self._handles = []
 
-    def _read_one(self, index: int, handle) -> GpuSample:
+    def _read_one(self, index: int, handle) -> GpuReading:
         nvml = self._nvml
         name = self._call(nvml.nvmlDeviceGetName, handle)
         memory = self._memory_info(handle)
@@ -59,7 +58,7 @@ class NvmlReader:
         temperature = self._call(nvml.nvmlDeviceGetTemperature, handle, nvml.NVML_TEMPERATURE_GPU)
         power_mw = self._call(nvml.nvmlDeviceGetPowerUsage, handle)
         limit_mw = self._call(nvml.nvmlDeviceGetEnforcedPowerLimit, handle)
-        return GpuSample(
+        return GpuReading(
             index=index,
             name=name.decode() if isinstance(name, bytes) else (name or f"GPU {index}"),
             util_percent=None if util is None else float(util.gpu),

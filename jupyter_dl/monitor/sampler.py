@@ -12,7 +12,7 @@ from collections import deque
 from typing import Callable
 
 from .nvml import NvmlReader
-from .sample import Sample
+from .readings import Reading
 from .system import SystemReader
 from .torch_memory import read_device_memory
 
@@ -22,19 +22,19 @@ MIN_INTERVAL = 0.1
 
 
 class Probe:
-    """Takes one Sample; holds the readers (NVML is initialised once, not per sample)."""
+    """Takes one reading; holds the readers (NVML is initialised once, not per sample)."""
 
     def __init__(self, nvml=None):
         self.system = SystemReader()
         self.gpus = NvmlReader(nvml)
 
-    def sample(self) -> Sample:
-        return Sample(time=time.time(), **self.system.read(), gpus=self.gpus.read(), gpu_error=self.gpus.error,
+    def sample(self) -> Reading:
+        return Reading(time=time.time(), **self.system.read(), gpus=self.gpus.read(), gpu_error=self.gpus.error,
                       device_memory=read_device_memory())
 
 
 class Subscription:
-    def __init__(self, sampler: "Sampler", callback, interval: float):
+    def __init__(self, sampler: Sampler, callback, interval: float):
         self._sampler = sampler
         self.callback = callback
         self.interval = interval
@@ -57,7 +57,7 @@ class Sampler:
         self._probe_factory = probe_factory
         self._probe: Probe | None = None
         self._history_seconds = history_seconds
-        self._samples: deque[Sample] = deque(maxlen=self._capacity(DEFAULT_INTERVAL))
+        self._samples: deque[Reading] = deque(maxlen=self._capacity(DEFAULT_INTERVAL))
         self._subscriptions: list[Subscription] = []
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -65,7 +65,7 @@ class Sampler:
         self._stop: threading.Event | None = None
 
     # --- what listeners use -------------------------------------------------------------------
-    def subscribe(self, callback: Callable[[Sample], None] | None = None,
+    def subscribe(self, callback: Callable[[Reading], None] | None = None,
                   interval: float = DEFAULT_INTERVAL) -> Subscription:
         interval = max(float(interval), MIN_INTERVAL)
         subscription = Subscription(self, callback, interval)
@@ -87,11 +87,11 @@ class Sampler:
         return self._thread is not None
 
     @property
-    def latest(self) -> Sample | None:
+    def latest(self) -> Reading | None:
         with self._lock:
             return self._samples[-1] if self._samples else None
 
-    def history(self, seconds: float | None = None) -> list[Sample]:
+    def history(self, seconds: float | None = None) -> list[Reading]:
         with self._lock:
             samples = list(self._samples)
         if seconds is None or not samples:
@@ -99,7 +99,7 @@ class Sampler:
         cutoff = samples[-1].time - seconds
         return [s for s in samples if s.time >= cutoff]
 
-    def sample_now(self) -> Sample:
+    def sample_now(self) -> Reading:
         """One immediate sample with this sampler's readers (also recorded in the history)."""
         sample = self._ensure_probe().sample()
         with self._lock:
@@ -171,6 +171,6 @@ def get_sampler() -> Sampler:
         return _sampler
 
 
-def snapshot() -> Sample:
+def snapshot() -> Reading:
     """One reading now, without starting the background thread."""
     return get_sampler().sample_now()

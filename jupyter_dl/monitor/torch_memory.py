@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from .sample import DeviceMemory
+from .readings import DeviceMemory
 
 
 def read_device_memory() -> DeviceMemory | None:

@@ -10,8 +10,8 @@ import os
 import threading
 import time
 
-from ..monitor import DEFAULT_INTERVAL, Sample, get_sampler
-from ..monitor.sampler import HISTORY_SECONDS, MIN_INTERVAL
+from ..monitor.readings import Reading
+from ..monitor.sampler import DEFAULT_INTERVAL, HISTORY_SECONDS, MIN_INTERVAL, get_sampler
 
 IDLE_SECONDS = 60.0
 MAX_HISTORY_SECONDS = HISTORY_SECONDS  # all the sampler keeps
@@ -47,7 +47,7 @@ class MonitorService:
                 # The idle check rides on the sampler's own thread: no timer, no event-loop coupling.
                 self._subscription = self.sampler.subscribe(self._on_sample, interval=self.interval)
 
-    def _on_sample(self, sample: Sample) -> None:
+    def _on_sample(self, sample: Reading) -> None:
         self.stop_if_idle()
 
     def stop_if_idle(self) -> None:
@@ -68,6 +68,6 @@ class MonitorService:
         latest = self.sampler.latest
         if latest is None:
             return None
-        history: list[Sample] = self.sampler.history(history_seconds) if history_seconds > 0 else [latest]
+        history: list[Reading] = self.sampler.history(history_seconds) if history_seconds > 0 else [latest]
         return {"interval": self.interval, "current": latest.to_dict(),
                 "history": [sample.to_dict() for sample in history]}

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 
 import torch
 
-from jupyter_dl.errors import UserInputError
+from ..errors import UserInputError
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 
 
-def resolve_device(device: "str | torch.device" = "auto") -> torch.device:
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """"auto" -> cuda, then mps, then cpu; an explicit device must exist here."""
     if isinstance(device, torch.device):
         name = str(device)
@@ -58,7 +58,7 @@ def _mps_available() -> bool:
 @dataclass(frozen=True)
 class Precision:
     name: str                            # "bf16" | "fp16" | "fp32"
-    autocast_dtype: "torch.dtype | None"  # None: no autocast
+    autocast_dtype: torch.dtype | None  # None: no autocast
     use_grad_scaler: bool                # fp16 on CUDA needs loss scaling
 
     def __str__(self) -> str:
@@ -99,7 +99,7 @@ def _cuda_bf16_supported(device: torch.device) -> bool:
         return False
 
 
-def resolve_channels_last(channels_last: "str | bool", device: torch.device) -> bool:
+def resolve_channels_last(channels_last: str | bool, device: torch.device) -> bool:
     """"auto" -> True on CUDA only (tensor cores like NHWC; CPU and MPS gain little or lose)."""
     if isinstance(channels_last, bool):
         return channels_last

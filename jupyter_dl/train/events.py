@@ -59,7 +59,7 @@ class EventBus:
                 fn(event)
             except Exception as exc:  # a view's bug must never stop training
                 self.unsubscribe(fn)
-                warnings.warn(f"jupyter_dl: event subscriber {fn!r} failed and was removed: {exc!r}")
+                warnings.warn(f"jupyter_dl: event subscriber {fn!r} failed and was removed: {exc!r}", stacklevel=2)
 
 
 class EventRecorder:

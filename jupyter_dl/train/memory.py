@@ -9,7 +9,6 @@ the process started and cannot be reset: the most RAM this kernel has held, this
 from __future__ import annotations
 
 import sys
-from typing import Optional
 
 import torch
 
@@ -31,7 +30,7 @@ def read_peak(device: torch.device) -> dict:
     return {"peak_memory": process_peak_rss(), "peak_memory_kind": PROCESS_RSS, "memory_total": None}
 
 
-def process_peak_rss() -> Optional[int]:
+def process_peak_rss() -> int | None:
     """The peak resident memory of this process in bytes (None where the OS does not say)."""
     try:
         import resource
@@ -46,7 +45,7 @@ def process_peak_rss() -> Optional[int]:
     return int(peak) if sys.platform == "darwin" else int(peak) * 1024  # macOS: bytes; Linux: KiB
 
 
-def larger_peak(a: Optional[dict], b: Optional[dict]) -> Optional[dict]:
+def larger_peak(a: dict | None, b: dict | None) -> dict | None:
     """The larger of two peaks of the same kind (a new kind replaces the old: e.g. the device changed)."""
     if a is None or a.get("peak_memory") is None:
         return b

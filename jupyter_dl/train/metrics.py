@@ -6,12 +6,11 @@ epoch with a single host-device sync.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable
 
 import torch
 
-from jupyter_dl.errors import UserInputError
+from ..errors import UserInputError
 
 
 def accuracy(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -42,16 +41,12 @@ def f1_macro(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return per_class.sum() / present.sum().clamp(min=1)
 
 
-@dataclass(frozen=True)
-class Metric:
-    fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-    higher_is_better: bool
-
-
-METRICS: dict[str, Metric] = {
-    "accuracy": Metric(accuracy, True),
-    "error_rate": Metric(error_rate, False),
-    "f1": Metric(f1_macro, True),
+# Name -> function. Whether a metric is better when higher is decided by its name, in one place for
+# every metric and every view: jupyter_dl.train.records.higher_is_better.
+METRICS: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
+    "accuracy": accuracy,
+    "error_rate": error_rate,
+    "f1": f1_macro,
 }
 
 
@@ -71,4 +66,4 @@ def check_metrics(names) -> tuple[str, ...]:
 
 def compute_metrics(names: tuple[str, ...], outputs: torch.Tensor, targets: torch.Tensor) -> dict[str, torch.Tensor]:
     """Every named metric as a 0-dim device tensor (no sync)."""
-    return {name: METRICS[name].fn(outputs, targets) for name in names}
+    return {name: METRICS[name](outputs, targets) for name in names}

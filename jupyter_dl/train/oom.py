@@ -26,13 +26,12 @@ import gc
 import re
 import traceback
 from dataclasses import dataclass
-from typing import Callable, Optional, TypeVar
+from typing import Callable, TypeVar
 
 import torch
 
-from jupyter_dl.errors import UserInputError
-
-from .checkpoint import snapshot
+from ..errors import UserInputError
+from .best_weights import cpu_state_copy
 from .trainer import Trainer
 
 T = TypeVar("T")
@@ -68,7 +67,7 @@ def is_out_of_memory(exc: BaseException) -> bool:
     return "out of memory" in first_line and ("cuda" in first_line or "mps" in first_line)
 
 
-def format_bytes(n: Optional[int]) -> str:
+def format_bytes(n: int | None) -> str:
     """2**30 -> "1.00 GiB", as torch writes sizes in its messages."""
     if n is None:
         return "?"
@@ -78,7 +77,7 @@ def format_bytes(n: Optional[int]) -> str:
     return f"{n} bytes"
 
 
-def _bytes(patterns, text: str) -> Optional[int]:
+def _bytes(patterns, text: str) -> int | None:
     for pattern in patterns:
         match = pattern.search(text)
         if match:
@@ -91,9 +90,9 @@ class OomReport:
     """What an out-of-memory error said: the accelerator, and the bytes asked for, free and in total."""
 
     device: str                 # "CUDA" or "MPS"
-    asked: Optional[int] = None
-    free: Optional[int] = None
-    total: Optional[int] = None
+    asked: int | None = None
+    free: int | None = None
+    total: int | None = None
 
     def numbers(self) -> str:
         """E.g. "it asked for 2.00 GiB with 1.06 GiB free of 15.77 GiB" (the parts that are known)."""
@@ -110,7 +109,7 @@ class OomReport:
                 "total_bytes": self.total}
 
 
-def read_report(exc: BaseException, device: "torch.device | str | None" = None) -> OomReport:
+def read_report(exc: BaseException, device: torch.device | str | None = None) -> OomReport:
     """The numbers in torch's message; what it leaves out is asked of the device (call before freeing)."""
     text = str(exc)
     device = torch.device(device) if device is not None else None
@@ -126,8 +125,8 @@ def read_report(exc: BaseException, device: "torch.device | str | None" = None) 
     return OomReport(name, asked, free, total)
 
 
-def release_memory(exc: Optional[BaseException], model: Optional[torch.nn.Module] = None,
-                   device: "torch.device | str | None" = None) -> None:
+def release_memory(exc: BaseException | None, model: torch.nn.Module | None = None,
+                   device: torch.device | str | None = None) -> None:
     """Free what a failed step left on the device (the caller then lets go of ``exc``).
 
     The frames in ``exc``'s traceback (and in the errors chained to it) are cleared,
@@ -157,7 +156,7 @@ class TrainingOutOfMemory(UserInputError):
     ``report`` holds the numbers, ``batch_size`` the batch size that failed.
     """
 
-    def __init__(self, message: str, report: OomReport, batch_size: Optional[int]) -> None:
+    def __init__(self, message: str, report: OomReport, batch_size: int | None) -> None:
         super().__init__(message)
         self.report = report
         self.batch_size = batch_size
@@ -172,9 +171,9 @@ class _PhaseStart:
     best: tuple
 
     @classmethod
-    def of(cls, trainer: Trainer) -> "_PhaseStart":
+    def of(cls, trainer: Trainer) -> _PhaseStart:
         best = trainer.best
-        return cls(snapshot(trainer.model), len(trainer.history), (best.epoch, best.value, best.state))
+        return cls(cpu_state_copy(trainer.model), len(trainer.history), (best.epoch, best.value, best.state))
 
     def restore(self, trainer: Trainer) -> None:
         trainer.model.load_state_dict(self.weights)
@@ -193,8 +192,8 @@ class OomGuard:
     ``name``: what the user calls the learner, for the messages.
     """
 
-    def __init__(self, trainer: Trainer, *, batch_size: Optional[int], rebatch: Optional[Callable[[int], None]] = None,
-                 auto: bool = False, on_retry: Optional[Callable[[str, dict], None]] = None,
+    def __init__(self, trainer: Trainer, *, batch_size: int | None, rebatch: Callable[[int], None] | None = None,
+                 auto: bool = False, on_retry: Callable[[str, dict], None] | None = None,
                  name: str = "learn") -> None:
         self.trainer = trainer
         self.batch_size = batch_size
@@ -238,12 +237,12 @@ class OomGuard:
 
     # ------------------------------------------------------------------ messages
     @staticmethod
-    def _ran_out(report: OomReport, bs: Optional[int], even: bool = False) -> str:
+    def _ran_out(report: OomReport, bs: int | None, even: bool = False) -> str:
         numbers = report.numbers()
         with_bs = f" {'even ' if even else ''}with batch size {bs}" if bs is not None else ""
         return f"{report.device} ran out of memory{with_bs}" + (f" ({numbers})" if numbers else "")
 
-    def _failure(self, report: OomReport, bs: Optional[int], what: str) -> str:
+    def _failure(self, report: OomReport, bs: int | None, what: str) -> str:
         kept = f"`{self.name}` keeps the weights it had before the {what} and is still usable"
         if bs is not None and bs <= 1:
             return (f"{self._ran_out(report, bs, even=True)}: use a smaller --size or model, or free the memory "

@@ -6,15 +6,14 @@ grad go in, so a frozen body costs nothing in the optimizer.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import torch
 from torch import nn
 
-from jupyter_dl.errors import UserInputError
-
-from .freeze import norm_param_ids
+from ..errors import UserInputError
+from .freezing import norm_param_ids
 
 # fastai's Adam defaults: beta2 (sqr_mom) 0.99 and eps 1e-5; beta1 is set by the schedule each step.
 ADAM_BETA2 = 0.99

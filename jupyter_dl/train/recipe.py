@@ -17,13 +17,14 @@ phase 2 started, else **frozen** exactly as :func:`freeze` with ``train_bn``.
 """
 from __future__ import annotations
 
-from typing import Callable, Optional, Sequence
+from collections.abc import Sequence
+from typing import Callable
 
 from torch import nn
 
-from jupyter_dl.errors import UserInputError
-
-from .freeze import freeze, unfreeze
+from ..checks import check_count
+from ..errors import UserInputError
+from .freezing import freeze, unfreeze
 from .schedule import even_mults
 from .stopping import SigintRequestsStop
 from .trainer import Trainer
@@ -56,7 +57,7 @@ def fine_tune(trainer: Trainer, train, valid, layer_groups: Sequence[Sequence[nn
               div_frozen: float = DEFAULT_DIV_FROZEN, div: float = DEFAULT_DIV,
               div_final: float = DEFAULT_DIV_FINAL, moms: tuple[float, float, float] = DEFAULT_MOMS,
               train_bn: bool = DEFAULT_TRAIN_BN, restore_best: bool = True,
-              fit: Optional[Callable[..., str]] = None) -> str:
+              fit: Callable[..., str] | None = None) -> str:
     """Fine-tune ``trainer.model``: frozen head training, then unfrozen discriminative training.
 
     ``layer_groups``: the model's params split into groups, earliest first, the
@@ -75,9 +76,8 @@ def fine_tune(trainer: Trainer, train, valid, layer_groups: Sequence[Sequence[nn
     groups = [list(g) for g in layer_groups]
     if not groups or not all(groups):
         raise UserInputError("layer_groups must be a non-empty list of non-empty parameter lists.")
-    for name, value in (("epochs", epochs), ("freeze_epochs", freeze_epochs)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise UserInputError(f"{name} must be a whole number >= 0, not {value!r}.")
+    check_count("epochs", epochs, minimum=0)
+    check_count("freeze_epochs", freeze_epochs, minimum=0)
     for name, value in (("lr", lr), ("body_lr_ratio", body_lr_ratio), ("unfrozen_lr_factor", unfrozen_lr_factor)):
         if not (isinstance(value, (int, float)) and value > 0):
             raise UserInputError(f"{name} must be a positive number, not {value!r}.")

@@ -18,8 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from jupyter_dl.paths import runs_dir
-
+from ..paths import runs_dir
 from .events import CHECKPOINT, EPOCH_END, ERROR, FIT_END, FIT_START, STOP, Event
 
 LOG_NAME = "log.jsonl"
@@ -61,14 +60,14 @@ def _slug(text: str) -> str:
 class RunLog:
     """An event subscriber that appends the run's events to ``run_dir/log.jsonl``."""
 
-    def __init__(self, run_dir: "str | Path") -> None:
+    def __init__(self, run_dir: str | Path) -> None:
         self.run_dir = Path(run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.run_dir / LOG_NAME
         self._file = open(self.path, "a", encoding="utf-8")
 
     @classmethod
-    def start(cls, config: dict, name_hint: str = "run", root: "str | Path | None" = None) -> "RunLog":
+    def start(cls, config: dict, name_hint: str = "run", root: str | Path | None = None) -> RunLog:
         """A new run folder ``<root or runs_dir()>/<YYYYmmdd-HHMMSS>-<name_hint>`` with the config as its first line."""
         base = Path(root) if root is not None else runs_dir()
         base.mkdir(parents=True, exist_ok=True)
@@ -104,7 +103,7 @@ class RunLog:
         if not self._file.closed:
             self._file.close()
 
-    def __enter__(self) -> "RunLog":
+    def __enter__(self) -> RunLog:
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -114,12 +113,12 @@ class RunLog:
         return f"RunLog({str(self.run_dir)!r})"
 
 
-def _log_path(path: "str | Path") -> Path:
+def _log_path(path: str | Path) -> Path:
     path = Path(path)
     return path / LOG_NAME if path.is_dir() else path
 
 
-def read_run(path: "str | Path") -> dict:
+def read_run(path: str | Path) -> dict:
     """A run's log (its folder or its log.jsonl) as {"config", "epochs", "events"}; torn lines are skipped."""
     config: dict = {}
     epochs: list[dict] = []
@@ -161,7 +160,7 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def list_runs(root: "str | Path | None" = None) -> list[dict]:
+def list_runs(root: str | Path | None = None) -> list[dict]:
     """Summaries of the runs under ``root`` (default ``runs_dir()``), oldest first.
 
     Each: {"name", "path", "started" (unix seconds or None), "config", "n_epochs",

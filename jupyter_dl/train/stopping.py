@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import signal
 import threading
-from typing import Optional
 
 
 class StopFlag:
@@ -23,7 +22,7 @@ class StopFlag:
 
     def __init__(self) -> None:
         self._event = threading.Event()
-        self.reason: Optional[str] = None
+        self.reason: str | None = None
 
     def request(self, reason: str = "user") -> None:
         if not self._event.is_set():
@@ -57,7 +56,7 @@ class SigintRequestsStop:
             raise KeyboardInterrupt
         self._flag.request("interrupted")
 
-    def __enter__(self) -> "SigintRequestsStop":
+    def __enter__(self) -> SigintRequestsStop:
         if threading.current_thread() is threading.main_thread():
             try:
                 self._previous = signal.getsignal(signal.SIGINT)

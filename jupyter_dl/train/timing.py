@@ -31,7 +31,7 @@ import os
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 from .events import FIT_END, FIT_START
 
@@ -51,12 +51,12 @@ class DataTiming:
     steps: int = 0
 
     @property
-    def share(self) -> Optional[float]:
+    def share(self) -> float | None:
         """The waiting share of the timed time (0..1); None before anything was timed."""
         total = self.data_wait_s + self.compute_s
         return self.data_wait_s / total if total > 0 else None
 
-    def __add__(self, other: "DataTiming") -> "DataTiming":
+    def __add__(self, other: DataTiming) -> DataTiming:
         return DataTiming(self.data_wait_s + other.data_wait_s, self.compute_s + other.compute_s,
                           self.steps + other.steps)
 
@@ -140,7 +140,7 @@ class CudaStepTimer(HostStepTimer):
         self._resolve(block=True)  # after the epoch's sync: every event has completed, nothing waits
         return super().end_epoch()
 
-    def _mark_event(self, bucket: Optional[str]) -> None:
+    def _mark_event(self, bucket: str | None) -> None:
         event = self._free.pop() if self._free else self._torch.cuda.Event(enable_timing=True)
         event.record(self._torch.cuda.current_stream(self._device))
         self._pending.append((event, bucket))
@@ -166,7 +166,7 @@ def step_timer(device) -> HostStepTimer:
 
 
 # ----------------------------------------------------------------------------- where batches come from
-def describe_loader(loader: Any) -> tuple[str, Optional[int]]:
+def describe_loader(loader: Any) -> tuple[str, int | None]:
     """(kind, workers) of a training loader, for the advice: what would make its batches come faster.
 
     Duck-typed, since the training core does not import the data layer: "dataloader" (a torch
@@ -189,8 +189,8 @@ def describe_loader(loader: Any) -> tuple[str, Optional[int]]:
 
 
 # ----------------------------------------------------------------------------- the rule
-def data_wait_advice(timing: Optional[DataTiming], *, device: str = "cpu", loader: Optional[str] = None,
-                     workers: Optional[int] = None, cpu_count: Optional[int] = None) -> Optional[str]:
+def data_wait_advice(timing: DataTiming | None, *, device: str = "cpu", loader: str | None = None,
+                     workers: int | None = None, cpu_count: int | None = None) -> str | None:
     """One sentence when training waited for data more than DATA_WAIT_WARN_SHARE of the time, else None.
 
     ``device``: the training device ("cuda", "cuda:1", "mps", "cpu"); ``loader``/``workers``: as
@@ -237,8 +237,8 @@ class RunTiming:
     def __init__(self) -> None:
         self.finished = DataTiming()
         self.device = "cpu"
-        self.loader: Optional[str] = None
-        self.workers: Optional[int] = None
+        self.loader: str | None = None
+        self.workers: int | None = None
         self._live = False
 
     def update(self, kind: str, data: dict, source: Any) -> None:
@@ -255,7 +255,7 @@ class RunTiming:
     def total(self, source: Any) -> DataTiming:
         return self.finished + _source_timing(source) if self._live else self.finished
 
-    def advice(self, source: Any) -> Optional[str]:
+    def advice(self, source: Any) -> str | None:
         return data_wait_advice(self.total(source), device=self.device, loader=self.loader, workers=self.workers)
 
 

@@ -11,32 +11,33 @@ the device until one read at the end of the epoch. Views call
 Each step is timed (waiting for the batch vs computing; see ``timing.py``) without a
 sync either, and each fit's peak memory is recorded (``memory.py``): both go into the
 epoch records and the FIT_END event, so the views and the run log show them.
+
+One idea, the loop, in one file (a little over 400 lines) so that a fit reads top to bottom:
+:meth:`Trainer.fit_one_cycle` -> ``_run_epoch`` -> ``_train_step``, as nanoGPT's ``train.py`` does.
 """
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
-from typing import Iterable, Iterator, Optional, Sequence
 
 import torch
 from torch import nn
 
-from jupyter_dl.errors import UserInputError
-
-from .checkpoint import BestTracker, monitor_for
+from ..checks import check_count
+from ..errors import UserInputError
+from .best_weights import BestWeights, monitor_for
 from .device import resolve_channels_last, resolve_device, resolve_precision
+from .events import BATCH_END, CHECKPOINT, EPOCH_END, EPOCH_START, ERROR, FIT_END, FIT_START, STOP, EventBus
 from .losslog import LossLog
 from .memory import larger_peak, read_peak, reset_peak
-from .events import (BATCH_END, CHECKPOINT, EPOCH_END, EPOCH_START, ERROR, FIT_END, FIT_START, STOP,
-                     EventBus)
 from .metrics import check_metrics, compute_metrics
 from .optimizer import LayerGroupOptimizer, build_optimizer
 from .schedule import OneCycle, step_pos
 from .seed import seed_everything
 from .stopping import SigintRequestsStop, StopFlag
 from .timing import DataTiming, describe_loader, step_timer
-
 
 Batches = Iterable  # an iterable of (x, y) tensor pairs, iterable once per epoch, with __len__
 
@@ -51,8 +52,8 @@ class Trainer:
     """
 
     def __init__(self, model: nn.Module, *, loss_fn=None, device="cpu", precision="auto",
-                 channels_last="auto", metrics=("accuracy",), grad_clip: Optional[float] = None,
-                 wd: float = 0.01, bus: Optional[EventBus] = None, seed: Optional[int] = None) -> None:
+                 channels_last="auto", metrics=("accuracy",), grad_clip: float | None = None,
+                 wd: float = 0.01, bus: EventBus | None = None, seed: int | None = None) -> None:
         if seed is not None:
             seed_everything(seed)
         self.seed = seed
@@ -72,20 +73,20 @@ class Trainer:
         if self.channels_last:
             self.model.to(memory_format=torch.channels_last)
         self.history: list[dict] = []
-        self.best = BestTracker(*monitor_for(self.metrics))
-        self.optimizer: Optional[torch.optim.Optimizer] = None  # only while a fit runs
+        self.best = BestWeights(*monitor_for(self.metrics))
+        self.optimizer: torch.optim.Optimizer | None = None  # only while a fit runs
         self._stop = StopFlag()
         # Per-step raw and smoothed losses over all fits, written on the device without a sync.
         self.losses = LossLog(self.device)
         self._where = (0, 0)  # (epoch, batches done in it): what STOP reports
         self._timer = step_timer(self.device)
         # The largest fit peak so far ({"peak_memory", "peak_memory_kind", "memory_total"}; see memory.py).
-        self.peak_memory: Optional[dict] = None
+        self.peak_memory: dict | None = None
 
     # ----------------------------------------------------------------- public API
-    def fit_one_cycle(self, train: Batches, valid: Optional[Batches], epochs: int,
-                      lrs: "Sequence[float] | float", *,
-                      param_groups: "Sequence[Sequence[nn.Parameter]] | None" = None, phase: str = "train",
+    def fit_one_cycle(self, train: Batches, valid: Batches | None, epochs: int,
+                      lrs: Sequence[float] | float, *,
+                      param_groups: Sequence[Sequence[nn.Parameter]] | None = None, phase: str = "train",
                       pct_start: float = 0.25, div: float = 25.0, div_final: float = 1e5,
                       moms: tuple[float, float, float] = (0.95, 0.85, 0.95)) -> str:
         """Train for ``epochs`` with one fresh AdamW and a one-cycle schedule over all the steps.
@@ -99,7 +100,7 @@ class Trainer:
         seen so far are loaded back (if any epoch finished). Errors emit ERROR and
         FIT_END("failed") and are re-raised.
         """
-        epochs = _check_epochs(epochs)
+        epochs = check_count("epochs", epochs, minimum=0)
         groups = [list(g) for g in param_groups] if param_groups is not None else [list(self.model.parameters())]
         if not groups:
             raise UserInputError("param_groups is empty: pass at least one list of parameters.")
@@ -173,7 +174,7 @@ class Trainer:
         """
         return self._timer.fit()
 
-    def running_loss(self) -> Optional[float]:
+    def running_loss(self) -> float | None:
         """The smoothed (EMA, debiased) training loss of the current fit; None before its first batch.
 
         Reads one value from the device: call it when about to draw, not per batch.
@@ -237,16 +238,16 @@ class Trainer:
         self.best.reset()
 
     @property
-    def best_epoch(self) -> Optional[int]:
+    def best_epoch(self) -> int | None:
         return self.best.epoch
 
     @property
-    def best_value(self) -> Optional[float]:
+    def best_value(self) -> float | None:
         return self.best.value
 
     # ----------------------------------------------------------------- one epoch
     def _run_epoch(self, train, valid, opt: LayerGroupOptimizer, scaler, schedule: OneCycle, phase: str,
-                   index: int, epochs: int, n_batches: int, total_steps: int) -> Optional[dict]:
+                   index: int, epochs: int, n_batches: int, total_steps: int) -> dict | None:
         """Train one epoch and validate; the epoch record, or None when a stop was requested."""
         epoch = len(self.history) + 1
         self._where = (epoch, 0)
@@ -392,7 +393,7 @@ def batch_count(loader) -> int:
     return n
 
 
-def _item_count(loader) -> Optional[int]:
+def _item_count(loader) -> int | None:
     for attr in ("n_items",):
         n = getattr(loader, attr, None)
         if isinstance(n, int):
@@ -402,12 +403,6 @@ def _item_count(loader) -> Optional[int]:
         return len(dataset) if dataset is not None else None
     except TypeError:
         return None
-
-
-def _check_epochs(epochs) -> int:
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
-        raise UserInputError(f"epochs must be a whole number >= 0, not {epochs!r}.")
-    return epochs
 
 
 def _per_group_lrs(lrs, n_groups: int) -> list[float]:

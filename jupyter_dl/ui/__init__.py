@@ -1,1 +1,6 @@
-"""Views: progress display, summary and figures (IPython display; widgets in later issues)."""
+"""The kit the features share, and nothing feature-specific (no feature package is imported here).
+
+- :mod:`.frontend`: where the code runs and what it can show (kernel, widgets);
+- :mod:`.output`: putting widgets, text lines and plotly figures into a cell's output;
+- :mod:`.formatting`: how numbers read (bytes, percentages, durations) and one-line text.
+"""

@@ -11,9 +11,10 @@ overwritten, and every change can be undone. One module per job:
 - :mod:`.folder`, :mod:`.csv_table`, :mod:`.frame_table`: the back ends for a
   folder per class, a CSV file and a DataFrame.
 """
-from .changes import Change, ItemChange
-from .editor import CHANGE_LOG, EDITABLE_KINDS, DatasetEditor
-from .folder import SPLIT_DIR_NAMES
-from .moves import TRASH_DIR
+from ..._lazy import lazy_exports
 
-__all__ = ["CHANGE_LOG", "EDITABLE_KINDS", "SPLIT_DIR_NAMES", "TRASH_DIR", "Change", "DatasetEditor", "ItemChange"]
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "Change": "changes", "ItemChange": "changes",
+    "CHANGE_LOG": "editor", "EDITABLE_KINDS": "editor", "DatasetEditor": "editor",
+    "SPLIT_DIR_NAMES": "folder", "TRASH_DIR": "moves",
+})

@@ -50,7 +50,7 @@ def relative(path: Path | None, root: Path) -> str | None:
         return str(path)
 
 
-def log_base(change: Change, catalog: "Catalog", root: Path | None) -> dict:
+def log_base(change: Change, catalog: Catalog, root: Path | None) -> dict:
     base = root if root is not None else Path.cwd()
     return {
         "id": change.id, "time": change.time, "action": change.action, "kind": catalog.kind,

@@ -5,7 +5,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from jupyter_dl.errors import UserInputError
+from ...errors import UserInputError
 
 
 def check_label_text(label: Any) -> str:

@@ -7,6 +7,7 @@ kept in the trash folder, so an undo restores it byte for byte.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import hashlib
 import io
@@ -15,9 +16,8 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jupyter_dl.errors import UserInputError
-
-from ..files import _label_text, _resolve
+from ...errors import UserInputError
+from ..files import label_text, table_path
 from .changes import Change, ItemChange, log_base, plural, relative
 from .checks import check_label_text, same_path
 from .moves import new_trash_dir
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 class CsvTable:
     """A CSV of (path, label) rows. Only the edited rows' text changes; every other byte stays."""
 
-    def __init__(self, catalog: "Catalog") -> None:
+    def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self.csv_path = Path(catalog.csv_path)
         self.root = Path(catalog.root) if catalog.root is not None else self.csv_path.parent
@@ -37,7 +37,7 @@ class CsvTable:
     def check_label(self, label: Any) -> str:
         return check_label_text(label)
 
-    def check_items(self, items: list["CatalogItem"]) -> None:
+    def check_items(self, items: list[CatalogItem]) -> None:
         self._read(items)
 
     def has_label(self, label: str) -> bool:
@@ -47,16 +47,16 @@ class CsvTable:
             table = pd.read_csv(self.csv_path)
         except (OSError, ValueError, UnicodeDecodeError):
             return False
-        return self.catalog.label_col in table and label in {_label_text(v) for v in table[self.catalog.label_col]}
+        return self.catalog.label_col in table and label in {label_text(v) for v in table[self.catalog.label_col]}
 
-    def relabel(self, change: Change, items: list["CatalogItem"], label: str) -> list[ItemChange]:
+    def relabel(self, change: Change, items: list[CatalogItem], label: str) -> list[ItemChange]:
         before, document = self._read(items)
         after = document.with_labels({item.row: label for item in items})
         self._save(change, before, after)
         return [ItemChange(key=item.key, old_label=item.label, new_label=label, old_path=item.path,
                            new_path=item.path, row=item.row) for item in items]
 
-    def remove(self, change: Change, items: list["CatalogItem"]) -> list[ItemChange]:
+    def remove(self, change: Change, items: list[CatalogItem]) -> list[ItemChange]:
         before, document = self._read(items)
         rows = {item.row for item in items}
         change._revert["removed_rows"] = [{"row": row, "text": document.record_text(row)} for row in sorted(rows)]
@@ -99,7 +99,7 @@ class CsvTable:
         return entry
 
     # ------------------------------------------------------------------
-    def _read(self, items: list["CatalogItem"]) -> tuple[bytes, "_CsvDocument"]:
+    def _read(self, items: list[CatalogItem]) -> tuple[bytes, _CsvDocument]:
         """The CSV's bytes and records, after checking the items still match what was browsed."""
         import pandas as pd
 
@@ -120,8 +120,8 @@ class CsvTable:
         for item in items:
             row = item.row
             if not isinstance(row, int) or not 0 <= row < len(table) or not same_path(
-                    _resolve(self.root, str(table[cols[0]].iloc[row])), item.path) or (
-                    _label_text(table[cols[1]].iloc[row]) != item.label):
+                    table_path(self.root, str(table[cols[0]].iloc[row])), item.path) or (
+                    label_text(table[cols[1]].iloc[row]) != item.label):
                 raise UserInputError(f"{shown} changed since it was browsed ({item.path} is no longer in row {row} "
                                      f"with label {item.label!r}): refresh the browser.")
         return raw, document
@@ -149,7 +149,7 @@ class _CsvDocument:
         self.label_index = -1
 
     @classmethod
-    def parse(cls, raw: bytes, shown: str) -> "_CsvDocument":
+    def parse(cls, raw: bytes, shown: str) -> _CsvDocument:
         bom = codecs.BOM_UTF8 if raw.startswith(codecs.BOM_UTF8) else b""
         try:
             text = raw[len(bom):].decode("utf-8")
@@ -262,7 +262,5 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 def _release_temp(temp: str) -> None:
     """Take away our own unfinished temp file (never the user's data)."""
-    try:
+    with contextlib.suppress(OSError):
         os.unlink(temp)
-    except OSError:
-        pass

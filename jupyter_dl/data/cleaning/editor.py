@@ -16,11 +16,11 @@ import json
 import numbers
 import os
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
-from jupyter_dl.errors import UserInputError
-
+from ...errors import UserInputError
 from ..files import sort_labels
 from .changes import Change, ItemChange
 from .csv_table import CsvTable
@@ -44,7 +44,7 @@ class DatasetEditor:
     UserInputError (one sentence) on bad input and then has changed nothing.
     """
 
-    def __init__(self, catalog: "Catalog") -> None:
+    def __init__(self, catalog: Catalog) -> None:
         if not catalog.editable or catalog.kind not in EDITABLE_KINDS:
             raise UserInputError(_read_only_message(catalog))
         self.catalog = catalog
@@ -88,7 +88,7 @@ class DatasetEditor:
         try:
             self._write_log(undo)
         except OSError as exc:  # the data is back as it was, which is what was asked; only the record is short
-            warnings.warn(f"The undo worked but could not be written to the change log {self.log_path} ({exc}).")
+            warnings.warn(f"The undo worked but could not be written to the change log {self.log_path} ({exc}).", stacklevel=2)
         return undo
 
     # ------------------------------------------------------------------ state
@@ -118,7 +118,7 @@ class DatasetEditor:
         return entries
 
     # ------------------------------------------------------------------ internals
-    def _select(self, keys: int | Iterable[int]) -> list["CatalogItem"]:
+    def _select(self, keys: int | Iterable[int]) -> list[CatalogItem]:
         try:
             wanted = [int(keys)] if isinstance(keys, numbers.Integral) else list(dict.fromkeys(int(k) for k in keys))
         except (TypeError, ValueError):
@@ -135,7 +135,7 @@ class DatasetEditor:
         self._backend.check_items(items)
         return items
 
-    def _apply(self, action: str, items: list["CatalogItem"], label: str | None) -> Change:
+    def _apply(self, action: str, items: list[CatalogItem], label: str | None) -> Change:
         change = Change(id=_new_id(action), action=action, items=[], time=_now(), summary="", label=label)
         change._revert.update(catalog_items=list(self.catalog.items), catalog_classes=list(self.catalog.classes))
         if action == "relabel":
@@ -193,7 +193,7 @@ class DatasetEditor:
             os.fsync(log.fileno())  # the record must survive a crash right after the change
 
 
-def _read_only_message(catalog: "Catalog") -> str:
+def _read_only_message(catalog: Catalog) -> str:
     reason = getattr(catalog, "read_only_reason", None)
     if not reason:
         reason = (f"a {catalog.kind} data set has no files or table that jupyter_dl could change: "

@@ -10,8 +10,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jupyter_dl.errors import UserInputError
-
+from ...errors import UserInputError
 from ..files import TRAIN_DIR_NAMES, VALID_DIR_NAMES, is_hidden
 from .changes import Change, ItemChange, log_base, plural, relative
 from .checks import check_label_text
@@ -26,7 +25,7 @@ SPLIT_DIR_NAMES = TRAIN_DIR_NAMES + VALID_DIR_NAMES
 class FolderFiles:
     """Folder-per-class data sets (also train/ + valid/ folders): a label is a folder."""
 
-    def __init__(self, catalog: "Catalog") -> None:
+    def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self.root = Path(catalog.root)
 
@@ -45,14 +44,14 @@ class FolderFiles:
             raise UserInputError(f"The label {label!r} {problem}: a label is a class folder's name, e.g. 'dog'.")
         return label
 
-    def check_items(self, items: list["CatalogItem"]) -> None:
+    def check_items(self, items: list[CatalogItem]) -> None:
         for item in items:
             if item.path is None or not os.path.lexists(item.path):
                 raise UserInputError(f"{item.path} no longer exists (it was moved or deleted since the data set "
                                      "was browsed): refresh the browser to see the data set as it is now.")
             self.class_dir(item)
 
-    def class_dir(self, item: "CatalogItem") -> Path:
+    def class_dir(self, item: CatalogItem) -> Path:
         """The item's class folder: ROOT/<label> or ROOT/<train|valid>/<label>."""
         try:
             parts = item.path.relative_to(self.root).parts
@@ -69,7 +68,7 @@ class FolderFiles:
         containers = [self.root] + [self.root / name for name in os.listdir(self.root) if name.lower() in SPLIT_DIR_NAMES]
         return any((folder / label).is_dir() for folder in containers)
 
-    def relabel(self, change: Change, items: list["CatalogItem"], label: str) -> list[ItemChange]:
+    def relabel(self, change: Change, items: list[CatalogItem], label: str) -> list[ItemChange]:
         class_dirs = [self.class_dir(item) for item in items]
         moves = [(item.path, class_dir.parent / label / item.path.name) for item, class_dir in zip(items, class_dirs)]
         done, created = move_all(moves, exact=False)
@@ -78,7 +77,7 @@ class FolderFiles:
         return [ItemChange(key=item.key, old_label=item.label, new_label=label, old_path=src, new_path=dst)
                 for item, (src, dst) in zip(items, done)]
 
-    def remove(self, change: Change, items: list["CatalogItem"]) -> list[ItemChange]:
+    def remove(self, change: Change, items: list[CatalogItem]) -> list[ItemChange]:
         class_dirs = [self.class_dir(item) for item in items]
         trash = new_trash_dir(self.root, change.id)
         moves = [(item.path, trash / item.path.relative_to(self.root)) for item in items]
@@ -93,7 +92,7 @@ class FolderFiles:
         return [ItemChange(key=item.key, old_label=item.label, new_label=None, old_path=src, new_path=dst)
                 for item, (src, dst) in zip(items, done)]
 
-    def _remove_emptied(self, items: list["CatalogItem"], class_dirs: list[Path]) -> list[Path]:
+    def _remove_emptied(self, items: list[CatalogItem], class_dirs: list[Path]) -> list[Path]:
         """Remove folders (up to the class folder) that the moves left empty, so %finetune sees no empty class.
 
         Undo recreates them. rmdir only removes an empty folder, so nothing is lost.

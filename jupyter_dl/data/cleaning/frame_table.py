@@ -5,9 +5,8 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jupyter_dl.errors import UserInputError
-
-from ..files import _label_text, _resolve
+from ...errors import UserInputError
+from ..files import label_text, table_path
 from .changes import Change, ItemChange, log_base, plural
 from .checks import check_label_text, same_path
 
@@ -20,11 +19,11 @@ if TYPE_CHECKING:
 class FrameTable:
     """The user's DataFrame, edited in place so their variable sees the change."""
 
-    def __init__(self, catalog: "Catalog") -> None:
+    def __init__(self, catalog: Catalog) -> None:
         import pandas as pd
 
         self.catalog = catalog
-        self.table: "pandas.DataFrame" = catalog.table
+        self.table: pandas.DataFrame = catalog.table
         self.base = Path(catalog.root) if catalog.root is not None else Path.cwd()
         if isinstance(self.table.index, pd.MultiIndex) or not self.table.index.is_unique:
             raise UserInputError("The DataFrame's index has repeated or multi-level labels, so a row cannot be "
@@ -33,22 +32,22 @@ class FrameTable:
     def check_label(self, label: Any) -> str:
         return check_label_text(label)
 
-    def check_items(self, items: list["CatalogItem"]) -> None:
+    def check_items(self, items: list[CatalogItem]) -> None:
         table, label_col, path_col = self.table, self.catalog.label_col, self.catalog.path_col
         if label_col not in table.columns or path_col not in table.columns:
             raise UserInputError(f"The DataFrame has no column {label_col!r} or {path_col!r} any more: "
                                  "browse it again.")
         for item in items:
-            if item.row not in table.index or _label_text(table.at[item.row, label_col]) != item.label or (
-                    not same_path(_resolve(self.base, str(table.at[item.row, path_col])), item.path)):
+            if item.row not in table.index or label_text(table.at[item.row, label_col]) != item.label or (
+                    not same_path(table_path(self.base, str(table.at[item.row, path_col])), item.path)):
                 raise UserInputError(f"The DataFrame changed since it was browsed (row {item.row!r} is no longer "
                                      f"{item.path} labelled {item.label!r}): browse it again.")
 
     def has_label(self, label: str) -> bool:
         col = self.catalog.label_col
-        return col in self.table and label in {_label_text(v) for v in self.table[col]}
+        return col in self.table and label in {label_text(v) for v in self.table[col]}
 
-    def relabel(self, change: Change, items: list["CatalogItem"], label: str) -> list[ItemChange]:
+    def relabel(self, change: Change, items: list[CatalogItem], label: str) -> list[ItemChange]:
         table, col = self.table, self.catalog.label_col
         rows = [item.row for item in items]
         change._revert.update(rows=rows, old_values=[table.at[row, col] for row in rows], dtype=table[col].dtype)
@@ -56,7 +55,7 @@ class FrameTable:
         return [ItemChange(key=item.key, old_label=item.label, new_label=label, old_path=item.path,
                            new_path=item.path, row=item.row) for item in items]
 
-    def remove(self, change: Change, items: list["CatalogItem"]) -> list[ItemChange]:
+    def remove(self, change: Change, items: list[CatalogItem]) -> list[ItemChange]:
         table = self.table
         rows = [item.row for item in items]
         change._revert.update(removed=table.loc[rows].copy(), index=table.index.copy())
@@ -80,7 +79,7 @@ class FrameTable:
         if table[col].dtype != revert["dtype"]:
             table[col] = table[col].astype(revert["dtype"])
 
-    def _restore_rows(self, removed: "pandas.DataFrame", index_before: "pandas.Index") -> None:
+    def _restore_rows(self, removed: pandas.DataFrame, index_before: pandas.Index) -> None:
         """Put the dropped rows back, in place, at their old positions, with the old dtypes and index."""
         import pandas as pd
 
@@ -109,7 +108,7 @@ class FrameTable:
         return log_base(change, self.catalog, self.base)
 
 
-def _set_label(table: "pandas.DataFrame", col: str, rows: list, label: str) -> None:
+def _set_label(table: pandas.DataFrame, col: str, rows: list, label: str) -> None:
     """Write ``label`` into ``rows``, as the column's own type where it can hold it (3 into an int column)."""
     import pandas as pd
 
@@ -142,7 +141,7 @@ def _as_type_of(label: str, dtype: Any) -> Any:
     return label
 
 
-def _drop_in_place(table: "pandas.DataFrame", rows: list) -> None:
+def _drop_in_place(table: pandas.DataFrame, rows: list) -> None:
     # pandas 3.1 deprecates inplace= (PDEP-8), but it is still the one public way to shrink the
     # user's own DataFrame object; the rebinding alternative cannot reach the notebook's variable.
     with warnings.catch_warnings():

@@ -9,12 +9,13 @@ skips, so training never sees them.
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
-from jupyter_dl.errors import UserInputError
+from ...errors import UserInputError
 
 TRASH_DIR = ".jupyter_dl_trash"
 
@@ -34,10 +35,8 @@ def new_trash_dir(root: Path, change_id: str) -> Path:
 def remove_empty_dirs(folders: Iterable[Path]) -> None:
     """rmdir each folder that is empty (rmdir refuses a non-empty one, so nothing else can go)."""
     for folder in folders:
-        try:
+        with contextlib.suppress(OSError):
             os.rmdir(folder)
-        except OSError:
-            pass
 
 
 # os.rename / os.replace overwrite an existing target on POSIX, and "check, then rename"
