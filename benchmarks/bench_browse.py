@@ -133,7 +133,8 @@ def main() -> None:
     generating, root = timed(generate, folder, args.n, args.classes, args.planted, tuple(args.sides))
     sizes = sorted(p.stat().st_size for p in list(root.rglob("*.jpg"))[:2000])
     print(f"data: {root} ({args.n} JPEGs of {args.sides[0]}-{args.sides[1]} px, {args.classes} classes,"
-          f" median file {sizes[len(sizes) // 2] / 1024:.1f} KiB; generated in {generating:.1f} s); cpus: {os.cpu_count()}")
+          f" median file {sizes[len(sizes) // 2] / 1024:.1f} KiB; generated in {generating:.1f} s); "
+          f"cpus: {os.cpu_count()}")
     rounds = [one_round(root, args.page, args.workers) for _ in range(args.rounds)]
     goals = {"time to first page": GOAL_FIRST_PAGE_S, "page change (cold)": GOAL_PAGE_CHANGE_S,
              "page change after prefetch": GOAL_PAGE_CHANGE_S}

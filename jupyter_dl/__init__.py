@@ -26,8 +26,9 @@ _API = {
     "gpu_monitor": "gpu", "stop_gpu_monitor": "gpu",
     "browse": "browser", "interpret": "browser",
 }
-__getattr__, __dir__ = lazy_exports(__name__, _API, modules=("datasets", "fastai", "finetuning", "dashboard", "browser", "gpu", "history", "integrations", "ui",
-            "train", "data", "models", "monitor", "server", "magics", "errors", "paths", "checks"))
+__getattr__, __dir__ = lazy_exports(__name__, _API, modules=(
+    "datasets", "fastai", "finetuning", "dashboard", "browser", "gpu", "history", "integrations", "ui",
+    "train", "data", "models", "monitor", "server", "magics", "errors", "paths", "checks"))
 __all__ = ["__version__", "load_ipython_extension", "unload_ipython_extension", *_API]
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
@@ -40,6 +40,10 @@ def check_name(name: str) -> str:
     return name
 
 
+@overload
+def _unquote(token: str) -> str: ...
+@overload
+def _unquote(token: None) -> None: ...
 def _unquote(token: str | None) -> str | None:
     """IPython's splitter keeps quotes ('a b' stays quoted): drop one matching pair."""
     if token and len(token) >= 2 and token[0] == token[-1] and token[0] in "'\"":
@@ -131,6 +135,13 @@ def training_options(args: Any) -> dict[str, Any]:
 class DLMagics(Magics):
     """The jupyter_dl magics: %finetune, %lr_find, %browse, %runs and %gpu."""
 
+    @property
+    def user_ns(self) -> dict[str, Any]:
+        """The notebook's variables (a magic always runs in a shell)."""
+        if self.shell is None:
+            raise UsageError("jupyter_dl's magics run in an IPython shell: load them with %load_ext jupyter_dl.")
+        return self.shell.user_ns
+
     @magic_arguments()
     @training_arguments
     @argument("--epochs", type=int, default=1, help="epochs with the whole model unfrozen (default 1)")
@@ -168,9 +179,9 @@ class DLMagics(Magics):
                 data, arch=arch, epochs=args.epochs, freeze_epochs=args.freeze_epochs,
                 lr=_lr(args.lr) if args.lr is not None else None, metrics=metrics, train_bn=not args.no_train_bn,
                 background=args.background, auto_bs=args.auto_bs,
-                quiet=args.quiet, namespace=self.shell.user_ns, learner_name=args.as_, **training_options(args),
+                quiet=args.quiet, namespace=self.user_ns, learner_name=args.as_, **training_options(args),
             )
-        self.shell.user_ns[args.as_] = learner
+        self.user_ns[args.as_] = learner
 
     @magic_arguments()
     @training_arguments
@@ -194,9 +205,9 @@ class DLMagics(Magics):
         with usage_errors():
             learner = api.lr_find(
                 data, arch=arch, start_lr=args.start_lr, end_lr=args.end_lr, num_it=args.num_it,
-                quiet=args.quiet, namespace=self.shell.user_ns, **training_options(args),
+                quiet=args.quiet, namespace=self.user_ns, **training_options(args),
             )
-        self.shell.user_ns[args.as_] = learner
+        self.user_ns[args.as_] = learner
 
     @magic_arguments()
     @argument("words", nargs="+", metavar="TARGET",
@@ -231,10 +242,10 @@ class DLMagics(Magics):
         from .browser import api
 
         with usage_errors():
-            browser = api.browse(words[0], namespace=self.shell.user_ns, size=args.size, page_size=args.page_size,
+            browser = api.browse(words[0], namespace=self.user_ns, size=args.size, page_size=args.page_size,
                                  label=_unquote(args.label), split=args.split, **data_source_options(args))
         if args.as_ is not None:
-            self.shell.user_ns[args.as_] = browser
+            self.user_ns[args.as_] = browser
 
     @magic_arguments()
     @argument("names", nargs="*", metavar="NAME",

@@ -12,6 +12,7 @@ from typing import IO, Callable
 
 
 def cache_dir(*parts: str) -> Path:
+    """``$JUPYTER_DL_CACHE/<parts>`` (default ``~/.cache/jupyter_dl/<parts>``), created when missing."""
     root = os.environ.get("JUPYTER_DL_CACHE")
     if root:
         base = Path(root)
@@ -24,6 +25,7 @@ def cache_dir(*parts: str) -> Path:
 
 
 def runs_dir() -> Path:
+    """Where run folders go: ``$JUPYTER_DL_RUNS``, else ``./runs``."""
     return Path(os.environ.get("JUPYTER_DL_RUNS", "runs"))
 
 

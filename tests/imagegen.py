@@ -77,7 +77,8 @@ def make_named_folder(root: str | Path, classes: dict[str, int] | None = None, s
     classes = {"Abyssinian": 5, "beagle": 5} if classes is None else classes
     for class_index, (name, count) in enumerate(classes.items()):
         for i in range(count):
-            make_image(root / f"{name}_{i + 1}.{fmt}", size=size, color=class_color(class_index), seed=class_index * 1000 + i)
+            make_image(root / f"{name}_{i + 1}.{fmt}", size=size, color=class_color(class_index),
+                       seed=class_index * 1000 + i)
     return root
 
 

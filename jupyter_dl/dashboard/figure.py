@@ -140,11 +140,11 @@ class TrainingFigure:
                     x, lr = self.lr.columns()
                     data[LR].update(x=np.asarray(x, dtype=np.float32), y=np.asarray(lr, dtype=np.float32))
                 if dirty["epochs"]:
-                    xs = [p["x"] for p in self.epochs]
-                    ep = [p["epoch"] for p in self.epochs]
-                    data[VALID].update(x=xs, y=[p["valid_loss"] for p in self.epochs], customdata=ep)
+                    at = [p["x"] for p in self.epochs]
+                    numbers = [p["epoch"] for p in self.epochs]
+                    data[VALID].update(x=at, y=[p["valid_loss"] for p in self.epochs], customdata=numbers)
                     for i, name in enumerate(self.metric_names):
-                        data[LR + 1 + i].update(x=xs, y=[p.get(name) for p in self.epochs], customdata=ep)
+                        data[LR + 1 + i].update(x=at, y=[p.get(name) for p in self.epochs], customdata=numbers)
                 if dirty["marks"]:
                     fig.layout.shapes, fig.layout.annotations = self._marks_layout()
                     self._show_metric_row(bool(self.metric_names) or not self.epochs)
@@ -252,7 +252,7 @@ class LossFeed:
         self.plot = plot
         self.source: Any = None
         self._base = 0             # the source's step count when this run started
-        self._offset = 0           # x of the previous source's last point (when the source changes)
+        self._offset: float = 0    # x of the previous source's last point (when the source changes)
         self._since = 0            # the source's last step already read
         self._last_x: float | None = None
         self._batches = 0          # BATCH_END events seen

@@ -48,9 +48,11 @@ class ProgressState:
         self.advice: str | None = None   # the data-wait sentence (set by the view when it draws)
 
     def elapsed(self) -> float:
+        """Seconds since the run's first fit started (0 before)."""
         return time.perf_counter() - self.run_start if self.run_start else 0.0
 
     def items_per_second(self) -> float:
+        """Training items per second in this phase so far (0 before its first step)."""
         spent = time.perf_counter() - self.phase_start
         return self.phase_steps * self.bs / spent if spent > 0 and self.phase_steps else 0.0
 
@@ -64,6 +66,7 @@ class ProgressState:
         return per_step * max(steps_left, 0)
 
     def apply(self, event: ev.Event) -> None:
+        """Bring the state up to date with one event of the run."""
         data = event.data
         if event.kind == ev.FIT_START:
             now = time.perf_counter()
@@ -94,6 +97,7 @@ class ProgressState:
             self.status = "running" if data.get("status") == "finished" else data.get("status", "")
 
     def columns(self) -> list[str]:
+        """The epoch table's columns: every record key seen, in order (not the lr or the timings)."""
         cols: list[str] = []
         for row in self.rows:
             cols += [k for k in row if k not in cols and k != "lr" and k not in TIMING_KEYS]
@@ -125,6 +129,7 @@ class ProgressState:
         return " · ".join([self.status, *self.parts(remaining=self.status == "running")])
 
     def fraction(self) -> float:
+        """How much of the run is done, 0..1 (whole epochs once it ended)."""
         total = self.total_epochs or max(self.epoch, 1)
         if not self.n_batches:
             return len(self.rows) / total if total else 0.0
@@ -140,6 +145,7 @@ def _bar(state: ProgressState, width: int = 30) -> str:
 
 
 def render_text(state: ProgressState) -> str:
+    """The progress as text: a bar line, the data-wait sentence, the epoch table."""
     lines = [_bar(state)]
     if state.advice:
         lines.append(state.advice)
@@ -151,6 +157,7 @@ def render_text(state: ProgressState) -> str:
 
 
 def render_html(state: ProgressState) -> str:
+    """The progress as HTML: a progress bar with its line, the data-wait sentence, the epoch table."""
     pct = state.fraction() * 100
     cols = state.columns()
     head = "".join(f"<th style='text-align:right;padding:2px 8px'>{html.escape(column_header(c))}</th>" for c in cols)
@@ -189,6 +196,7 @@ class ProgressView:
         self._live_line = bool(getattr(self.stream, "isatty", lambda: False)())
 
     def __call__(self, event: ev.Event) -> None:
+        """One event of the run: state updated; a draw for every event but a batch, and for a batch when due."""
         if event.source is not None:
             self._source = event.source
         self.state.apply(event)
@@ -207,6 +215,7 @@ class ProgressView:
                 self.state.loss = value
 
     def draw(self) -> None:
+        """Read the running loss (one device read) and redraw the display or the terminal lines."""
         self._last_draw = time.perf_counter()
         self._read_loss()
         self.state.advice = self.timing.advice(self._source)

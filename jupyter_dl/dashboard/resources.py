@@ -50,6 +50,7 @@ class RunMonitor:
 
     @property
     def running(self) -> bool:
+        """True while subscribed to the sampler (a fit is running)."""
         return self._subscription is not None
 
     # ------------------------------------------------------------------ subscription

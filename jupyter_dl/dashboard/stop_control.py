@@ -68,7 +68,8 @@ button.jdl-stop:disabled { cursor: default; opacity: 0.45; }
 .jdl-stop-message { font-size: 0.88em; color: var(--jp-ui-font-color2, #57606a); text-align: right; max-width: 320px; }
 .jdl-table { border-collapse: collapse; margin: 4px 0 2px 0; font-family: var(--jp-code-font-family, monospace);
   font-size: 0.92em; }
-.jdl-table th, .jdl-table td { text-align: right; padding: 2px 10px; border-bottom: 1px solid var(--jp-border-color2, #eaeef2); }
+.jdl-table th, .jdl-table td { text-align: right; padding: 2px 10px;
+  border-bottom: 1px solid var(--jp-border-color2, #eaeef2); }
 .jdl-table th { font-weight: 600; color: var(--jp-ui-font-color2, #57606a); }
 .jdl-table tr.jdl-best td { font-weight: 600; background: var(--jp-layout-color2, rgba(46, 125, 50, 0.08)); }
 .jdl-best-mark { color: var(--jp-success-color1, #2e7d32); }
@@ -91,6 +92,7 @@ def current_kernel_id() -> str:
 
 
 def kernel_id_from_connection_file(name: str) -> str:
+    """The kernel id in a connection file's name (``kernel-<id>.json``); "" for any other name."""
     name = os.path.basename(name or "")
     if not (name.startswith("kernel-") and name.endswith(".json")):
         return ""

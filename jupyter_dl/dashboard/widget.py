@@ -159,6 +159,7 @@ class Dashboard:
 
     # ------------------------------------------------------------------ events
     def __call__(self, event: ev.Event) -> None:
+        """One event of the run (the Trainer's bus calls this); never raises into training."""
         try:
             if event.kind == ev.BATCH_END and (event.source is self.feed.source or event.source is None):
                 # The per-batch path: a few assignments, one clock read; a draw when it is due.

@@ -65,6 +65,7 @@ class Learner:
     # ----------------------------------------------------------------- basics
     @property
     def model(self) -> torch.nn.Module:
+        """The ``nn.Module`` being trained (with its new head)."""
         return self.bundle.model
 
     @property
@@ -74,6 +75,7 @@ class Learner:
 
     @property
     def device(self) -> torch.device:
+        """Where the model trains and predicts."""
         return self.trainer.device
 
     @property
@@ -104,6 +106,7 @@ class Learner:
         freeze(self.model, self.layer_groups())
 
     def unfreeze(self) -> None:
+        """Train every layer again."""
         unfreeze(self.model)
 
     # -------------------------------------------------------------- predict

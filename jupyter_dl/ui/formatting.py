@@ -1,8 +1,9 @@
 """How numbers and text read, in one place, so every view says the same thing.
 
-Durations read as fastai shows them (``01:05``, ``1:02:03``). Memory is counted in binary units and labelled "GB"/"MB", as nvidia-smi's MiB figures,
-``torch.cuda.memory_summary`` and most system monitors do: a 16 GiB card reads "16.0 GB",
-not "17.2 GB". The JupyterLab status bar (js/) formats the same way ("GPU 87% · 11.2/16.0 GB").
+Durations read as fastai shows them (``01:05``, ``1:02:03``). Memory is counted in binary units
+and labelled "GB"/"MB", as nvidia-smi's MiB figures, ``torch.cuda.memory_summary`` and most
+system monitors do: a 16 GiB card reads "16.0 GB", not "17.2 GB". The JupyterLab status bar (js/)
+formats the same way ("GPU 87% · 11.2/16.0 GB").
 """
 from __future__ import annotations
 

@@ -38,7 +38,7 @@ def enable_colab_widgets() -> None:
     if _colab_enabled or "google.colab" not in sys.modules:
         return
     try:
-        from google.colab import output  # type: ignore[import-not-found]
+        from google.colab import output
 
         output.enable_custom_widget_manager()
         _colab_enabled = True

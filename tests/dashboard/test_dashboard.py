@@ -139,7 +139,8 @@ def test_series_decimation_keeps_every_kth_point():
 @pytest.mark.parametrize("status, events, expected", [
     ("finished", [], "finished"),
     ("stopped", [ev.Event(ev.STOP, dict(reason="user", epoch=2, batch=7))], "stopped by user at epoch 2, batch 7"),
-    ("interrupted", [ev.Event(ev.STOP, dict(reason="interrupted", epoch=1, batch=3))], "interrupted at epoch 1, batch 3"),
+    ("interrupted", [ev.Event(ev.STOP, dict(reason="interrupted", epoch=1, batch=3))],
+     "interrupted at epoch 1, batch 3"),
     ("failed", [ev.Event(ev.ERROR, dict(message="RuntimeError: CUDA out of memory.\nTried to allocate"))],
      "failed: RuntimeError: CUDA out of memory. Tried to allocate"),
 ])

@@ -37,7 +37,8 @@ def test_folder_items_labels_and_split_are_the_training_ones(tmp_path):
     assert catalog.classes == ["bird", "cat", "dog"]
     assert catalog.counts() == {"bird": 4, "cat": 7, "dog": 10}
     assert [item.key for item in catalog.items] == list(range(21))
-    assert all(item.path.parent.name == item.label and item.row is None and item.index is None for item in catalog.items)
+    assert all(item.path.parent.name == item.label and item.row is None and item.index is None
+               for item in catalog.items)
     assert_same_split_as_training(catalog, root, valid_pct=0.25, seed=5)
     assert build_catalog(root, valid_pct=0.25, seed=6).split_items("valid") != catalog.split_items("valid")
 

@@ -46,7 +46,8 @@ def test_fastai_batches_become_plain_normalised_tensors(dls):
     # No Normalize in this dls, so make_loaders normalised: raw 0..1 values map into ImageNet range.
     x, _ = next(iter(loaders.valid))
     raw, _ = dls.valid.one_batch()
-    expected = (raw.as_subclass(torch.Tensor) - torch.tensor(MEAN).view(1, 3, 1, 1)) / torch.tensor(STD).view(1, 3, 1, 1)
+    mean, std = torch.tensor(MEAN).view(1, 3, 1, 1), torch.tensor(STD).view(1, 3, 1, 1)
+    expected = (raw.as_subclass(torch.Tensor) - mean) / std
     assert torch.allclose(x, expected, atol=1e-5)
 
 

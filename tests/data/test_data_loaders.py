@@ -135,7 +135,8 @@ def test_valid_order_is_stable_and_follows_the_items(numbered):
 
 def test_cached_loader_covers_a_ragged_last_batch():
     pixels = torch.zeros((10, 3, 4, 4), dtype=torch.uint8)
-    loader = CachedImageLoader(pixels, torch.arange(10), bs=3, transform=BatchTransform(), shuffle=True, drop_last=False)
+    loader = CachedImageLoader(pixels, torch.arange(10), bs=3, transform=BatchTransform(), shuffle=True,
+                               drop_last=False)
     labels = [y for _, ys in loader for y in ys.tolist()]
     assert len(loader) == 4 and sorted(labels) == list(range(10))
 

@@ -76,5 +76,7 @@ def test_default_location_is_the_cache_and_sample_keyword_resolves(digits, tmp_p
     loaders = make_loaders(items, size=16, bs=256, augment="none")
     x, y = next(iter(loaders.valid))
     assert x.shape == (256, 3, 16, 16) and loaders.skipped == []
-    grey = x * torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1) + torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+    grey = x * std + mean
     assert torch.allclose(grey[:, 0], grey[:, 1], atol=1e-5)  # grey digits: the same value in every channel

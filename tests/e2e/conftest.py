@@ -15,6 +15,7 @@ kernels are shut down after each test) and ``open_notebook(name, cells)`` (-> jd
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -155,10 +156,8 @@ def page(browser_context, lab, request):
         sys.stderr.write("\n--- browser console errors ---\n" + "\n".join(console[-40:]) + "\n")
         sys.stderr.write("--- jupyter lab log (tail) ---\n" + lab.log_tail() + "\n")
     pg.close()
-    try:
+    with contextlib.suppress(OSError, ValueError):  # the server is stopped at the end anyway, with its kernels
         lab.shutdown_kernels()
-    except (OSError, ValueError):  # the server is stopped at the end anyway, with its kernels
-        pass
 
 
 @pytest.fixture

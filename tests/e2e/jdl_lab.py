@@ -169,10 +169,8 @@ class LabServer:
         if proc is None:
             return
         if proc.poll() is None:
-            try:
+            with contextlib.suppress(OSError, ValueError):  # urllib errors are OSErrors; the kill below ends them
                 self.shutdown_kernels()
-            except (OSError, ValueError):   # urllib errors are OSErrors; the kill below still ends them
-                pass
             # The server's own process group (start_new_session): the server and its kernels.
             for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
                 try:
@@ -262,7 +260,8 @@ class NotebookPage:
     @classmethod
     def open(cls, page: Any, server: LabServer, name: str, *, workspace: str | None = None,
              timeout: float = 90, app: str = "lab") -> NotebookPage:
-        """Open ``name`` in a fresh JupyterLab workspace (or Notebook 7: ``app="notebook"``); wait for an idle kernel."""
+        """Open ``name`` in a fresh JupyterLab workspace (or Notebook 7: ``app="notebook"``); wait for an idle
+        kernel."""
         quoted = urllib.parse.quote(name)
         if app == "notebook":
             page.goto(server.url(f"notebooks/{quoted}"), wait_until="domcontentloaded")

@@ -112,7 +112,8 @@ def test_monitor_panel_opens_from_the_item_and_the_palette_and_draws_live_charts
     system = panel.locator('.jp-dl-MonitorCard[data-key="system"]')
     system.wait_for(state="visible", timeout=10_000)
     values = system.locator(".jp-dl-MonitorChart-value").all_inner_texts()
-    assert len(values) == 2 and re.fullmatch(r"\d+%", values[0]) and re.fullmatch(r"\d+\.\d/\d+\.\d GB", values[1]), values
+    assert len(values) == 2, values
+    assert re.fullmatch(r"\d+%", values[0]) and re.fullmatch(r"\d+\.\d/\d+\.\d GB", values[1]), values
     gpu_cards = panel.locator('.jp-dl-MonitorCard[data-key^="gpu-"]').count()
     note = _text(page, f"{PANEL} .jp-dl-MonitorPanel-note")
     assert gpu_cards or note.startswith("No GPU numbers:"), (gpu_cards, note)

@@ -98,7 +98,8 @@ def test_bad_input_keeps_the_previous_learner(shell, folder, tiny):
 def test_corrupt_files_are_skipped_and_counted(shell, tmp_path, tiny, capsys):
     root = make_image_folder(tmp_path / "mixed", classes={"cat": 5, "dog": 5}, size=16)
     make_corrupt_file(root / "cat" / "broken.jpg")
-    (root / "dog" / "truncated.png").write_bytes((root / "dog").joinpath(sorted(p.name for p in (root / "dog").iterdir())[0]).read_bytes()[:40])
+    first = sorted((root / "dog").iterdir())[0]
+    (root / "dog" / "truncated.png").write_bytes(first.read_bytes()[:40])
     shell.run_line_magic("finetune", f"{tiny} {root} --size 16 --epochs 1 --freeze-epochs 0 --quiet")
     learner = shell.user_ns["learn"]
     assert len(learner.loaders.skipped) == 2

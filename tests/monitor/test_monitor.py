@@ -192,7 +192,8 @@ def test_torch_cuda_numbers_come_once_torch_uses_cuda(monkeypatch):
 
 def test_apple_mps_shows_what_torch_mps_exposes(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", fake_torch(mps_available=True, mps_allocated=GiB))
-    sample = Probe(nvml=FakeNvml(fail_init=pynvml.NVMLError_LibraryNotFound(pynvml.NVML_ERROR_LIBRARY_NOT_FOUND))).sample()
+    missing = pynvml.NVMLError_LibraryNotFound(pynvml.NVML_ERROR_LIBRARY_NOT_FOUND)
+    sample = Probe(nvml=FakeNvml(fail_init=missing)).sample()
     memory = sample.device_memory
     assert (memory.backend, memory.allocated, memory.reserved, memory.peak) == ("mps", GiB, 2 * GiB, None)
     assert sample.gpus == [] and sample.gpu_error

@@ -65,7 +65,8 @@ def requires_grad(model):
 
 def keep_checkpoints(trainer):
     kept = {}
-    trainer.bus.subscribe(lambda e: kept.update({e["epoch"]: snapshot(e.source.model)}) if e.kind == CHECKPOINT else None)
+    trainer.bus.subscribe(lambda e: kept.update({e["epoch"]: snapshot(e.source.model)})
+                          if e.kind == CHECKPOINT else None)
     return kept
 
 

@@ -234,7 +234,8 @@ def test_best_weights_follow_the_monitor_and_restore():
     train, valid = data()
     trainer = Trainer(mlp(), metrics=())  # no metric: monitor the validation loss
     kept = {}
-    trainer.bus.subscribe(lambda e: kept.update({e["epoch"]: snapshot(e.source.model)}) if e.kind == CHECKPOINT else None)
+    trainer.bus.subscribe(lambda e: kept.update({e["epoch"]: snapshot(e.source.model)})
+                          if e.kind == CHECKPOINT else None)
     trainer.fit_one_cycle(train, valid, 3, 1e-2)
     losses = [r["valid_loss"] for r in trainer.history]
     best = int(np.argmin(losses)) + 1
