@@ -15,7 +15,8 @@ from ..errors import UserInputError
 
 def is_learner(value: Any) -> bool:
     """The learner ``%finetune`` leaves, or a fastai ``Learner`` (not its DataLoaders)."""
-    ours = sys.modules.get("jupyter_dl.finetuning.learner")  # never imported: cannot be one of ours (and no torch import)
+    # never imported: cannot be one of ours (and no torch import)
+    ours = sys.modules.get("jupyter_dl.finetuning.learner")
     if ours is not None and isinstance(value, ours.Learner):
         return True
     return (type(value).__module__.startswith("fastai") and hasattr(value, "dls") and hasattr(value, "model")
@@ -72,7 +73,8 @@ def browse(target: Any, *, namespace: dict | None = None, size: int = 128, page_
 
         catalog = build_catalog(target, namespace=namespace, label_col=label_col, path_col=path_col,
                                 label_re=label_re, valid_pct=valid_pct, seed=seed)
-    options = dict(interpretation=interpretation, size=size, page_size=page_size, label=label, split=split)
+    options: dict[str, Any] = dict(interpretation=interpretation, size=size, page_size=page_size, label=label,
+                                   split=split)
     from ..ui import frontend
 
     if frontend.widgets_available():
@@ -83,7 +85,8 @@ def browse(target: Any, *, namespace: dict | None = None, size: int = 128, page_
         except UserInputError:
             raise
         except Exception as exc:  # never fail for lack of widgets: the static summary says the same
-            warnings.warn(f"jupyter_dl: the live browser is not available ({exc!r}); showing a static summary.", stacklevel=2)
+            warnings.warn(f"jupyter_dl: the live browser is not available ({exc!r}); showing a static summary.",
+                          stacklevel=2)
     session = BrowseSession(catalog, **options)
     session.check_health()
     if show:

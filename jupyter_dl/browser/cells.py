@@ -9,6 +9,8 @@ from .state import HEALTH_STATUSES, RARE_CLASS, BrowserState, item_name
 
 @dataclass(frozen=True)
 class CellView:
+    """What one grid cell shows: a tooltip, caption lines and a look (``.jdl-cell-<kind>``, none for "")."""
+
     title: str          # tooltip: the path (or item name)
     lines: list[str]    # first line bold: the label (browse) or "actual → predicted" (mistakes)
     kind: str           # "", "wrong", "right", "flagged"
@@ -20,6 +22,7 @@ def flags(state: BrowserState, key: int) -> list[str]:
 
 
 def cell_view(state: BrowserState, item: Any) -> CellView:
+    """``item``'s cell: "actual → predicted" where the model judged it, else its label and health findings."""
     name = item_name(item)
     title = str(item.path) if item.path is not None else name
     found = flags(state, item.key)

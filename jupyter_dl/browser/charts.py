@@ -77,6 +77,7 @@ def confusion_figure(actual: Sequence[str], predicted: Sequence[str], matrix: Se
 
 
 def figure_widget(figure: dict) -> Any:
+    """A live plotly ``FigureWidget`` drawing the dict ``figure``, with its ``config`` (default ``PLOT_CONFIG``)."""
     import plotly.graph_objects as go
 
     widget = go.FigureWidget(data=figure["data"], layout=figure["layout"])

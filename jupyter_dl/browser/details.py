@@ -124,6 +124,7 @@ class DetailsPanel:
         self.widget.add_class("jdl-details")
 
     def show(self, item: Any) -> None:
+        """Fill the large view with ``item`` and reveal it."""
         self.key = item.key
         self.title.value = f"<b>{html.escape(item_name(item))}</b>"
         self.image.value = self.image_for(item)
@@ -141,6 +142,7 @@ class DetailsPanel:
             self.show(item)
 
     def hide(self, notify: bool = False) -> None:
+        """Close the large view; ``notify`` also calls ``on_close`` (as the Close button does)."""
         self.key = None
         self.widget.layout.display = "none"
         if notify and self._on_close is not None:

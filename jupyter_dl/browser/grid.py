@@ -56,6 +56,7 @@ GRID_CSS = """
 
 
 def data_uri(jpeg: bytes) -> str:
+    """``jpeg`` as a ``data:image/jpeg;base64,...`` URI (an ``<img src>`` that needs no file)."""
     return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
 
 
@@ -82,12 +83,16 @@ class ThumbnailGrid(anywidget.AnyWidget):
 
     def _on_page_message(self, _widget: Any, content: Any, _buffers: Any = None) -> None:
         if isinstance(content, dict) and content.get("action") == "open":
+            raw = content.get("key")
+            if raw is None:
+                return
             try:
-                key = int(content.get("key"))
+                key = int(raw)
             except (TypeError, ValueError):
                 return
             for callback in list(self._open_callbacks):
                 callback(key)
 
     def shown_keys(self) -> list[int]:
+        """The item keys of the page's cells, in display order."""
         return [int(cell["key"]) for cell in self.cells]

@@ -45,10 +45,12 @@ class HealthLine:
         self.widget.add_class("jdl-health")
 
     def start(self) -> None:
+        """Run the check in a daemon thread; returns at once."""
         self.thread = threading.Thread(target=self._run, name="jdl-browse-health", daemon=True)
         self.thread.start()
 
     def wait(self, timeout: float | None = None) -> bool:
+        """Wait until the check has finished or failed; False when ``timeout`` seconds ran out first."""
         return self.done.wait(timeout)
 
     def _progress(self, done: int, total: int) -> None:
@@ -62,7 +64,9 @@ class HealthLine:
         try:
             check = self._check
             if check is None:
-                from ..data.health import check_health as check
+                from ..data.health import check_health
+
+                check = check_health
             report = check(self.catalog, progress=self._progress)
         except Exception as exc:  # the browser stays usable without the health line
             self.error = f"{type(exc).__name__}: {exc}"

@@ -47,6 +47,7 @@ class Prediction:
 
     @property
     def correct(self) -> bool:
+        """``predicted == actual``, the label when interpreted (a later relabel does not change it)."""
         return self.actual == self.predicted
 
 
@@ -234,13 +235,14 @@ def _interpret_jupyter_dl(learner: Any, namespace: dict | None) -> Interpretatio
         raise UserInputError(f"The validation data of `{learner.name}` gave {len(targets)} items where "
                              f"{len(keys)} were expected: train it again on the current data.")
     found = [i for i, key in enumerate(keys) if key is not None]
+    found_keys = [key for key in keys if key is not None]  # keys[i] for i in found
     predictions = predictions_from_outputs(probabilities[found], targets[found], learner.classes,
-                                           [keys[i] for i in found], [paths[i] for i in found])
+                                           found_keys, [paths[i] for i in found])
     return Interpretation(learner.classes, predictions, catalog, left_out=left_out)
 
 
 def _valid_keys(source: Any, loaders: Any, catalog: Catalog
-                ) -> tuple[list[int | None], list[Path | None], list[Path]]:
+                ) -> tuple[list[int | None], Sequence[Path | None], list[Path]]:
     """Per item of the learner's valid loader, in its order: (catalog key or None, path), and the paths not found.
 
     Files are matched by path, so a data set cleaned since training still lines up

@@ -12,7 +12,7 @@ DOM hooks: ``.jdl-mistakes`` holds ``.jdl-confusion`` (the plotly heatmap),
 from __future__ import annotations
 
 import html
-from typing import Callable
+from typing import Any, Callable
 
 from .charts import confusion_figure, figure_widget, on_click_cell, update_figure
 from .state import BrowserState
@@ -21,6 +21,7 @@ PAIRS_SHOWN = 8
 
 
 def per_class_html(state: BrowserState) -> str:
+    """The per-class table (precision, recall, F1, support) as HTML, from the current labels."""
     style = "padding:1px 8px;text-align:right;border-bottom:1px solid var(--jp-border-color2,#eaeef2)"
     head = "".join(f"<th style='{style};font-weight:600'>{h}</th>"
                    for h in ("class", "precision", "recall", "F1", "support"))
@@ -32,7 +33,9 @@ def per_class_html(state: BrowserState) -> str:
 
 
 class MistakesPanel:
-    def __init__(self, state: BrowserState, on_cell: Callable[[str, str], None]) -> None:
+    """The mistakes panel's widgets (see the module docstring); ``refresh()`` after an edit."""
+
+    def __init__(self, state: BrowserState, on_cell: Callable[[str, str], Any]) -> None:
         import ipywidgets as widgets
 
         self.state = state
@@ -64,6 +67,7 @@ class MistakesPanel:
             update_figure(self.figure, confusion_figure(*self.state.confusion(), active=cell))
 
     def refresh(self) -> None:
+        """Recompute matrix, accuracy, pairs and table from the current labels (after an edit)."""
         import ipywidgets as widgets
 
         update_figure(self.figure, confusion_figure(*self.state.confusion(), active=self.active))

@@ -19,7 +19,6 @@ from .state import BrowserState, check_label, statuses_from_report
 def check_size(size: Any) -> int:
     """The thumbnail side: 32 to 512 pixels."""
     return check_count("--size", size, minimum=32, maximum=512, unit="pixels", example=128)
-    return size
 
 
 class BrowseSession:
@@ -74,6 +73,7 @@ class BrowseSession:
         return self.health
 
     def set_health(self, report: Any) -> None:
+        """Keep ``report`` (a HealthReport) and make its findings the status filters."""
         self.health = report
         self.state.set_statuses(statuses_from_report(report, self.catalog))
 
@@ -113,6 +113,10 @@ class BrowseSession:
     def selected(self, keys: Sequence[int]) -> None:
         self.state.clear_selection()
         self.state.select(keys)
+        self._show_selection()
+
+    def _show_selection(self) -> None:
+        """Called after ``.selected = keys``: nothing to show without widgets (the live browser ticks its grid)."""
 
     def _need_editor(self) -> Any:
         if self.editor is None:
@@ -153,6 +157,7 @@ class BrowseSession:
 
     # ------------------------------------------------------------------ static view
     def static_bundle(self, note: str = "") -> dict:
+        """The static summary as {"text/html", "text/plain"}: thumbnails at most 96 px, ``note`` after the title."""
         from .static import static_bundle
 
         self._catch_up()

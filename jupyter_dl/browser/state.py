@@ -58,7 +58,6 @@ class Query:
 def check_page_size(page_size: Any) -> int:
     """Thumbnails per page: 1 to 500."""
     return check_count("--page-size", page_size, maximum=500, example=48)
-    return page_size
 
 
 def item_name(item: Any) -> str:
@@ -70,6 +69,8 @@ def item_name(item: Any) -> str:
 
 @dataclass
 class Page:
+    """One page of the matches (see :meth:`BrowserState.current_page`)."""
+
     number: int            # 0-based
     count: int             # pages in all (at least 1)
     items: list            # CatalogItems on this page
@@ -77,6 +78,7 @@ class Page:
 
     @property
     def label(self) -> str:
+        """What the pager says, e.g. "page 2 of 5" (1-based)."""
         return f"page {self.number + 1} of {self.count}"
 
 
@@ -102,6 +104,7 @@ class BrowserState:
     # ------------------------------------------------------------------ the data
     @property
     def mistakes_mode(self) -> bool:
+        """True when browsing a learner's predictions, not just a data set."""
         return self.predictions is not None
 
     def items(self) -> list:
@@ -109,6 +112,7 @@ class BrowserState:
         return list(self.catalog.items)
 
     def item(self, key: int) -> Any | None:
+        """The item with key ``key`` as it is now; None when there is none (e.g. removed)."""
         return self._index().get(key)
 
     def _index(self) -> dict[int, Any]:
@@ -118,6 +122,7 @@ class BrowserState:
             return self._by_key
 
     def live_keys(self) -> set[int]:
+        """The keys of the catalog's items now (removed ones gone)."""
         return set(self._index())
 
     def classes(self) -> list[str]:
@@ -140,6 +145,7 @@ class BrowserState:
         return counts
 
     def set_statuses(self, statuses: dict[str, set[int]]) -> None:
+        """Replace the health findings (status -> item keys) the status filter uses."""
         with self._lock:
             self.statuses = {name: set(keys) for name, keys in statuses.items()}
             self._matches = None
@@ -170,6 +176,7 @@ class BrowserState:
             return list(self._matches)
 
     def keys(self) -> list[int]:
+        """The keys of :meth:`matches`, in display order."""
         return [item.key for item in self.matches()]
 
     def _filter(self, query: Query) -> list:
@@ -188,14 +195,15 @@ class BrowserState:
         if query.search:
             needle = query.search.lower()
             items = [item for item in items if needle in item_name(item).lower()]
-        if self.predictions is not None:
-            items = [item for item in items if item.key in self.predictions]
+        predictions = self.predictions
+        if predictions is not None:
+            items = [item for item in items if item.key in predictions]
             if query.predicted is not None:
-                items = [item for item in items if self.predictions[item.key].predicted == query.predicted]
+                items = [item for item in items if predictions[item.key].predicted == query.predicted]
             if query.outcome != "all":
                 wrong = query.outcome == "wrong"
                 items = [item for item in items if self.is_wrong(item) == wrong]
-            items.sort(key=lambda item: -self.predictions[item.key].loss)
+            items.sort(key=lambda item: -predictions[item.key].loss)
         return items
 
     def is_wrong(self, item: Any) -> bool:
@@ -205,6 +213,7 @@ class BrowserState:
 
     # ------------------------------------------------------------------ paging
     def page_count(self) -> int:
+        """Pages of matches, at least 1 (no match: one empty page)."""
         return max(1, math.ceil(len(self.matches()) / self.page_size))
 
     def go_to(self, page: int) -> int:
@@ -214,6 +223,7 @@ class BrowserState:
             return self.page
 
     def current_page(self) -> Page:
+        """The :class:`Page` shown now (``page`` clamped first: the matches may have shrunk)."""
         with self._lock:
             matches = self.matches()
             count = max(1, math.ceil(len(matches) / self.page_size))
@@ -229,6 +239,7 @@ class BrowserState:
 
     # ------------------------------------------------------------------ selection
     def select(self, keys: Iterable[int], on: bool = True) -> None:
+        """Add ``keys`` to the selection (``on=False``: take them out); keys not in the catalog are ignored."""
         live = self.live_keys()
         keys = {int(k) for k in keys} & live
         with self._lock:
@@ -238,6 +249,7 @@ class BrowserState:
                 self.selected -= keys
 
     def clear_selection(self) -> None:
+        """Select nothing, on every page."""
         with self._lock:
             self.selected.clear()
 
@@ -285,6 +297,7 @@ class BrowserState:
         return rows
 
     def accuracy(self) -> float | None:
+        """Share of the predicted items whose prediction is their current label; None when none is predicted."""
         judged = [item for item in self.catalog.items if item.key in (self.predictions or {})]
         if not judged:
             return None

@@ -49,6 +49,7 @@ def health_line(report: Any, statuses: dict[str, set[int]]) -> str:
 
 
 def class_rows(state: BrowserState) -> list[list[Any]]:
+    """[class, train, valid, images] per class, every class (zeros included)."""
     train, valid = state.counts("train"), state.counts("valid")
     return [[name, train[name], valid.get(name, 0), train[name] + valid.get(name, 0)] for name in train]
 

@@ -39,6 +39,7 @@ class CleaningToolbar:
 
         self.actions = actions
         self.editor = editor
+        self.read_only_reason = read_only_reason or "this data set cannot be edited"
         self.select_page = self._button("Select page", "check-square", "select every image on this page",
                                         "jdl-select-page", lambda: actions.select_page())
         self.clear = self._button("Clear", "square-o", "clear the selection (every page)", "jdl-clear-selection",
@@ -62,9 +63,8 @@ class CleaningToolbar:
         self.status.add_class("jdl-action-status")
         select_row = [self.select_page, self.clear, self.selection_text]
         if editor is None:
-            reason = read_only_reason or "this data set cannot be edited"
             note = widgets.HTML(value=f"<span style='color:var(--jp-ui-font-color2,#57606a)'>Read-only: "
-                                      f"{html.escape(reason)}.</span>")
+                                      f"{html.escape(self.read_only_reason)}.</span>")
             note.add_class("jdl-read-only")
             row = widgets.HBox(select_row + [note], layout=widgets.Layout(align_items="center", flex_flow="row wrap"))
         else:
@@ -93,6 +93,7 @@ class CleaningToolbar:
         self.new_label.layout.display = "" if change["new"] == NEW_CLASS else "none"
 
     def chosen_label(self) -> str:
+        """The label to give: the chosen class, or the typed name for "new class..." ("" when none)."""
         if self.label_choice.value == NEW_CLASS:
             return self.new_label.value.strip()
         return self.label_choice.value or ""
@@ -121,13 +122,17 @@ class CleaningToolbar:
         return self.editor.history if self.editor is not None else []
 
     def say(self, text: str, error: bool = False) -> None:
+        """Put ``text`` in the status line (in red for an ``error``), replacing what it said."""
         color = "var(--jp-error-color1,#c62828)" if error else "var(--jp-ui-font-color1,#1f2328)"
         self.status.value = f"<span style='color:{color}'>{html.escape(text)}</span>"
 
     # ------------------------------------------------------------------ actions
-    def _run(self, verb: str, action: Callable[[], Any]) -> Any:
+    def _run(self, verb: str, action: Callable[[Any], Any]) -> Any:
+        if self.editor is None:  # the buttons are not shown then; a call from code gets the reason
+            self.say(f"Read-only: {self.read_only_reason}.", error=True)
+            return None
         try:
-            change = action()
+            change = action(self.editor)
         except UserInputError as exc:
             self.say(str(exc), error=True)
             return None
@@ -143,6 +148,7 @@ class CleaningToolbar:
         return change
 
     def relabel(self) -> Any:
+        """Give the selection :meth:`chosen_label`; returns the change (None when refused: the status line says why)."""
         keys = self.actions.selected_keys()
         if not keys:
             self.say("Select images first (the box on each thumbnail, or Select page).", error=True)
@@ -151,14 +157,16 @@ class CleaningToolbar:
         if not label:
             self.say("Type the name of the new class, then click Relabel.", error=True)
             return None
-        return self._run("relabel", lambda: self.editor.relabel(keys, label))
+        return self._run("relabel", lambda editor: editor.relabel(keys, label))
 
     def remove(self) -> Any:
+        """Move the selection to the trash folder; returns the change (None when refused: the status line says why)."""
         keys = self.actions.selected_keys()
         if not keys:
             self.say("Select images first (the box on each thumbnail, or Select page).", error=True)
             return None
-        return self._run("remove", lambda: self.editor.remove(keys))
+        return self._run("remove", lambda editor: editor.remove(keys))
 
     def undo(self) -> Any:
-        return self._run("undo", self.editor.undo)
+        """Undo the editor's last change; returns it (None when refused or there was nothing to undo)."""
+        return self._run("undo", lambda editor: editor.undo())

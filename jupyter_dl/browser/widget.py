@@ -28,17 +28,21 @@ import threading
 import time
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..ui.output import display_widget, enable_colab_widgets
 from .cells import cell_view
 from .charts import class_bars, figure_widget, on_click_x, update_figure
 from .details import LARGE_SIZE, DetailsPanel
+from .filters import FilterBar
 from .grid import ThumbnailGrid, data_uri
 from .health_view import HealthLine
 from .session import BrowseSession
-from .filters import FilterBar
 from .toolbar import CleaningToolbar, describe_change
+
+if TYPE_CHECKING:
+    from .mistakes import MistakesPanel
+
 
 class Browser(BrowseSession):
     """A live data (or mistakes) browser; see the module docstring.
@@ -75,8 +79,8 @@ class Browser(BrowseSession):
         classes = list(interpretation.classes) if interpretation is not None else None
         self.details = DetailsPanel(self.state, image_for=self._large_image, classes=classes,
                                     on_close=lambda: setattr(self.grid, "opened", -1))
-        self.bars = None          # the class bar chart (browsing data)
-        self.mistakes = None      # the mistakes panel (browsing a learner)
+        self.bars: Any = None                       # the class bar chart (browsing data)
+        self.mistakes: MistakesPanel | None = None  # the mistakes panel (browsing a learner)
         self.charts = widgets.Box(layout=widgets.Layout(width="100%"))
         self.filter_bar = FilterBar(self.state, classes=classes, on_filter=self._filter_from_widget)
         self.toolbar = CleaningToolbar(self, self.editor, read_only_reason=getattr(catalog, "read_only_reason", None))
@@ -221,8 +225,8 @@ class Browser(BrowseSession):
                 update_figure(self.bars, self._bars_figure())
             if self.mistakes is not None:
                 query = self.state.query
-                both = query.label is not None and query.predicted is not None
-                self.mistakes.mark((query.label, query.predicted) if both else None)
+                label, predicted = query.label, query.predicted
+                self.mistakes.mark((label, predicted) if label is not None and predicted is not None else None)
             self.render()
             return keys
 
@@ -251,9 +255,11 @@ class Browser(BrowseSession):
             return number
 
     def next_page(self) -> int:
+        """Show the next page (clamped at the last); returns the page shown."""
         return self.go_to(self.state.page + 1)
 
     def prev_page(self) -> int:
+        """Show the previous page (clamped at the first); returns the page shown."""
         return self.go_to(self.state.page - 1)
 
     # ------------------------------------------------------------------ large view
@@ -266,25 +272,22 @@ class Browser(BrowseSession):
         self.grid.opened = key
 
     # ------------------------------------------------------------------ selection and editing
-    def _set_selected(self, keys: Sequence[int]) -> None:
-        BrowseSession.selected.fset(self, keys)
-        self._show_selection()
-
-    # the selected item keys (every page), in catalog order; setting them also ticks the grid
-    selected = property(BrowseSession.selected.fget, _set_selected)
-
     def selected_keys(self) -> list[int]:
+        """The selected item keys (every page), in catalog order."""
         return self.state.selected_keys()
 
     def select_page(self) -> None:
+        """Add every item of the current page to the selection."""
         self.state.select(item.key for item in self.state.current_page().items)
         self._show_selection()
 
     def clear_selection(self) -> None:
+        """Select nothing, on every page."""
         self.state.clear_selection()
         self._show_selection()
 
     def _show_selection(self) -> None:
+        """Tick the selection in the grid and count it in the toolbar (also after ``.selected = keys``)."""
         with self._lock:
             keys = self.state.selected_keys()
             if list(self.grid.selected) != keys:
@@ -300,6 +303,7 @@ class Browser(BrowseSession):
         self.toolbar.refresh()
 
     def classes(self) -> list[str]:
+        """Every class (see :meth:`BrowserState.classes`): the toolbar's label choices."""
         return self.state.classes()
 
     def after_edit(self, change: Any, verb: str) -> None:
@@ -323,12 +327,14 @@ class Browser(BrowseSession):
         return change
 
     def remove(self, keys: Sequence[int] | None = None) -> Any:
+        """Remove ``keys`` (default: the selection); raises UserInputError where the toolbar would say it."""
         change = super().remove(keys)
         self.toolbar.say(describe_change(change))
         self.toolbar.refresh()
         return change
 
     def undo(self) -> Any:
+        """Undo the last change and say so in the toolbar; returns it (None when there was nothing to undo)."""
         change = super().undo()
         self.toolbar.say(describe_change(change) if change is not None else "Nothing to undo.")
         self.toolbar.refresh()

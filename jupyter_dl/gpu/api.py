@@ -54,7 +54,8 @@ def gpu_monitor(interval: float = 1.0, once: bool = False, history: float = 300.
     try:
         monitor = GpuMonitor(interval=interval, history_seconds=history, sampler=sampler)
     except Exception as exc:  # never fail for lack of widgets: the table says the same, once
-        warnings.warn(f"jupyter_dl: the live GPU monitor is not available ({exc!r}); showing a static table.", stacklevel=2)
+        warnings.warn(f"jupyter_dl: the live GPU monitor is not available ({exc!r}); showing a static table.",
+                      stacklevel=2)
         gpu_cards.show_static(_current_sample(sampler))
         return None
     return monitor.start()

@@ -102,6 +102,7 @@ def _footer(parts: list[str]) -> str:
 
 
 def gpu_card_html(gpu: GpuReading) -> str:
+    """One GPU's card: util, memory (bar coloured by how full), temperature, power, this kernel's memory on it."""
     used = share(gpu.memory_used, gpu.memory_total)
     memory = format_used_total(gpu.memory_used, gpu.memory_total) if gpu.memory_total else DASH
     body = (
@@ -123,6 +124,7 @@ def gpu_card_html(gpu: GpuReading) -> str:
 
 
 def torch_card_html(memory: DeviceMemory) -> str:
+    """The card of torch's own allocator numbers in this kernel (CUDA or Apple MPS)."""
     body = (
         f"<div><span class='jdl-torch-allocated' style='{BIG}'>{format_bytes(memory.allocated)}</span>"
         f" <span style='{MUTED}'>allocated</span></div>"
@@ -132,6 +134,7 @@ def torch_card_html(memory: DeviceMemory) -> str:
 
 
 def cpu_card_html(sample: Reading) -> str:
+    """The CPU card: utilisation over all cores, and how many there are."""
     cores = os.cpu_count()
     body = (
         f"<div><span class='jdl-cpu-util' style='{BIG}'>{format_percent(sample.cpu_percent)}</span>"
@@ -142,6 +145,7 @@ def cpu_card_html(sample: Reading) -> str:
 
 
 def ram_card_html(sample: Reading) -> str:
+    """The RAM card: used/total (bar coloured by how full) and this kernel's resident memory."""
     used = share(sample.ram_used, sample.ram_total)
     body = (
         f"<div><span class='jdl-ram-mem' style='{BIG}'>{format_used_total(sample.ram_used, sample.ram_total)}"

@@ -175,6 +175,7 @@ class GpuMonitor:
 
     @property
     def running(self) -> bool:
+        """Subscribed to the sampler: started, and neither stopped nor paused."""
         return self.subscription is not None and not self.stopped
 
     def stop(self, reason: str = "stopped", *, leave_static: bool = True) -> bool:
@@ -229,11 +230,8 @@ class GpuMonitor:
         self._set_header()
 
     def _set_header(self) -> None:
-        with self._lock:
-            try:
-                self.header.value = self._header_html(self.samples[-1] if self.samples else None)
-            except Exception:  # the widget may already be closed
-                pass
+        with self._lock, contextlib.suppress(Exception):  # the widget may already be closed
+            self.header.value = self._header_html(self.samples[-1] if self.samples else None)
 
     def close(self) -> None:
         """Stop and close the widgets (their views disappear from the page)."""
@@ -241,6 +239,7 @@ class GpuMonitor:
         self.dispose()
 
     def dispose(self) -> None:
+        """Close its widgets without stopping it (:meth:`close` does both; the next monitor disposes stopped ones)."""
         for widget in (self.widget, self.figure, self.header, self.stop_button, self.error, self.cards_box,
                        self.presence, *self.cards.values()):
             with contextlib.suppress(Exception):

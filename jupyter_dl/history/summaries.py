@@ -37,6 +37,7 @@ def summarize_run(run_dir: str | Path, metric: str | None = None) -> dict:
     read at all is listed as "unreadable".
     """
     run_dir = Path(run_dir)
+    unreadable: str | None
     try:
         log = read_run(run_dir)
     except (OSError, UnicodeDecodeError, ValueError) as exc:
@@ -76,6 +77,7 @@ def summarize_run(run_dir: str | Path, metric: str | None = None) -> dict:
     shown = metric or monitor
     checkpoints = [e for e in events if e.get("event") == "checkpoint" and e.get("monitor") == shown
                    and isinstance(e.get("value"), (int, float))]
+    best: float | None
     if checkpoints:
         best, best_epoch = float(checkpoints[-1]["value"]), checkpoints[-1].get("epoch")
     else:
@@ -111,6 +113,7 @@ def summarize_run(run_dir: str | Path, metric: str | None = None) -> dict:
 
 
 def runs_root(root: str | Path | None) -> Path:
+    """``root`` as a Path (``~`` expanded), else :func:`jupyter_dl.paths.runs_dir`."""
     return Path(root).expanduser() if root is not None else runs_dir()
 
 
@@ -125,12 +128,14 @@ def load_runs(root: str | Path | None = None, metric: str | None = None) -> list
 
 
 def listing(names: Iterable[str], limit: int = 6) -> str:
+    """The first ``limit`` names joined with commas, then "and N more" for the rest."""
     names = list(names)
     shown = ", ".join(names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 def no_runs_error(base: Path) -> UserInputError:
+    """The error for a runs folder ``base`` without runs (returned, for the caller to raise)."""
     return UserInputError(f"There are no runs in {base} yet: train one with %finetune, or give the "
                           "folder with root= (--root), or set JUPYTER_DL_RUNS.")
 
