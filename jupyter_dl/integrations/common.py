@@ -10,10 +10,13 @@ import signal
 import threading
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..dashboard.views import make_training_view
 from ..train.stopping import SigintRequestsStop, StopFlag
+
+if TYPE_CHECKING:
+    from ..train.losslog import LossLog
 
 __all__ = ["CooperativeSigint", "RunLossSource", "StopFlag", "close_view", "make_view", "view_mode"]
 
@@ -65,7 +68,7 @@ class RunLossSource:
 
     def __init__(self, capacity: int = 1024) -> None:
         self._capacity = max(int(capacity), 16)
-        self._log = None
+        self._log: LossLog | None = None  # imported with torch, at the first loss
 
     def append_loss(self, loss: Any) -> None:
         """Log one step's loss (a tensor stays on its device: no sync)."""
@@ -118,6 +121,7 @@ class CooperativeSigint(SigintRequestsStop):
 
     @property
     def installed(self) -> bool:
+        """Whether our SIGINT handler is in place (False again once the previous one is back)."""
         return self._installed
 
     def _handle(self, signum, frame) -> None:

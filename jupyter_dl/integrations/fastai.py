@@ -32,6 +32,7 @@ import contextlib
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from fastai.callback.core import Callback, CancelFitException
@@ -70,10 +71,10 @@ class LiveDashboard(Callback):
         self._init_state()
 
     def _init_state(self) -> None:
-        self._state = {}
+        self._state: dict[str, Any] = {}
         self._run: FastaiRun | None = None
         self._bus = EventBus()
-        self._hooked = None
+        self._hooked: Callable[[Any], None] | None = None
 
     # ------------------------------------------------------------------ public
     @property
@@ -98,15 +99,18 @@ class LiveDashboard(Callback):
             run.flag.request(reason)
 
     def running_loss(self) -> float | None:
+        """The latest run's smoothed loss (one device read); None before its first loss."""
         return self._run.running_loss() if self._run is not None else None
 
     def loss_points(self, since: int = 0):
+        """(steps, raw, smoothed) of the latest run's losses after step ``since``, in one device read."""
         return self._run.loss_points(since) if self._run is not None else ([], [], [])
 
     # The learner fastai gives us. fastai sets it to None when it drops the callback, which for
     # callbacks passed as ``fit(cbs=...)`` happens also when the fit raised: then we clean up here.
     @property
     def learn(self) -> Any:
+        """The learner fastai attached us to; None before that and once fastai drops the callback."""
         return self.__dict__.get("_learn")
 
     @learn.setter
@@ -119,6 +123,7 @@ class LiveDashboard(Callback):
 
     # ------------------------------------------------------------------ fastai events
     def before_fit(self) -> None:
+        """Start the call's run or its next fit: progress bar out, SIGINT ours, FIT_START; skips lr_find/get_preds."""
         learn = self.learn
         if hasattr(learn, "lr_finder") or hasattr(learn, "gather_preds"):
             return  # lr_find / get_preds: not a training run
@@ -132,7 +137,7 @@ class LiveDashboard(Callback):
                 self._abort(run, None)
             else:
                 self._finish(run, "finished")
-        if not (same and (run.stopped or not run.finished)):
+        if run is None or not (same and (run.stopped or not run.finished)):  # same implies run is not None
             run = self._start_run(learn, outer)
         run.in_fit = True
         run.learner = learn
@@ -165,6 +170,7 @@ class LiveDashboard(Callback):
                        framework="fastai")
 
     def before_epoch(self) -> None:
+        """Emit EPOCH_START, or cancel the fit when a stop is pending or ended the run earlier."""
         run = self._active()
         if run is None:
             return
@@ -179,6 +185,7 @@ class LiveDashboard(Callback):
                        epoch_in_fit=self.learn.epoch + 1)
 
     def after_batch(self) -> None:
+        """Emit BATCH_END for a training batch (its loss stays on the device); a pending stop cancels the fit."""
         run = self._active()
         if run is None or run.skip_fit:
             return
@@ -195,6 +202,7 @@ class LiveDashboard(Callback):
             self._stop(run, batch=learn.iter + 1 if learn.training else run.n_batches)
 
     def after_epoch(self) -> None:
+        """Add the epoch's record (fastai's metric names, values as floats) to ``history``; emit EPOCH_END."""
         run = self._active()
         if run is None or not run.epoch_open:  # an epoch skipped by another callback before ours began
             return
@@ -211,6 +219,7 @@ class LiveDashboard(Callback):
         self._bus.emit(EPOCH_END, run, **record)
 
     def after_fit(self) -> None:
+        """Emit FIT_END and undo before_fit's changes; the run ends after its last fit or a stop."""
         run = self._run
         if run is None or not run.in_fit:
             return
@@ -230,7 +239,8 @@ class LiveDashboard(Callback):
     def _start_run(self, learn: Any, outer: Any) -> FastaiRun:
         code = outer.f_code.co_name if outer is not None else ""
         n_epoch = int(getattr(learn, "n_epoch", 0) or 0)
-        expected, total = 1, n_epoch
+        expected = 1
+        total: int | None = n_epoch
         if code == "fine_tune":
             local = outer.f_locals
             expected = 2

@@ -9,6 +9,7 @@ long its data sets are; :class:`MutedLogger` keeps the Recorder's table from pri
 from __future__ import annotations
 
 import sys
+from types import FrameType
 from typing import Any
 
 from .common import CooperativeSigint, RunLossSource, StopFlag
@@ -25,7 +26,7 @@ def as_float(value: Any) -> Any:
 def learner_frames(learn: Any) -> list:
     """The frames (innermost first) of fastai code running a method of ``learn``."""
     frames = []
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         code = frame.f_code
         if ("self" in code.co_varnames and frame.f_globals.get("__name__", "").startswith("fastai.")
@@ -108,6 +109,7 @@ class MutedLogger:
         self.muted = True
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """The original logger's call, or nothing while muted."""
         if not self.muted:
             return self.original(*args, **kwargs)
         return None

@@ -24,7 +24,7 @@ import bisect
 import math
 import threading
 import time
-from typing import Any
+from typing import Any, Literal
 
 from ..checks import check_count
 from ..dashboard.summary import summary_line
@@ -108,7 +108,7 @@ class LiveRun(RunLossSource):
                       total_steps=self.total_steps or 0, lrs=[], n_train=None, n_valid=None)
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
+    def __exit__(self, exc_type, exc, tb) -> Literal[False]:
         try:
             interrupted = exc_type is not None and issubclass(exc_type, KeyboardInterrupt)
             if interrupted:
@@ -201,7 +201,7 @@ class LiveRun(RunLossSource):
         """Did the loop do all it announced? (then a late stop request changed nothing: "finished")"""
         if self.epochs:
             return len(self.history) >= self.epochs
-        return bool(self.total_steps) and self._step >= self.total_steps
+        return bool(self.total_steps and self._step >= self.total_steps)
 
     def _batches_per_epoch(self) -> int:
         if self.total_steps and self.epochs:
@@ -227,6 +227,7 @@ class LiveRun(RunLossSource):
         return self._steps[start:start + len(raw)], raw, smooth
 
     def summary(self, error: str | None = None) -> str:
+        """The run's outcome in one line, as its view ends with it; ``error``: what made it fail."""
         return summary_line(self.status, self.history, stopped_at=self.stopped_at, error=error)
 
     def __repr__(self) -> str:

@@ -8,6 +8,7 @@ survive ``model.to(device)`` and a rebuilt model.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import cast
 
 import torch.nn as nn
 
@@ -53,7 +54,7 @@ def resize_head(model: nn.Module, n_classes: int) -> str | None:
     name = find_head_name(model)
     if name is None:
         return None
-    old = model.get_submodule(name)
+    old = cast(nn.Linear, model.get_submodule(name))  # find_head_name names a Linear
     if old.out_features != n_classes:
         _set_submodule(model, name, resized_linear(old, n_classes))
     return name
@@ -66,7 +67,7 @@ def resize_torchvision_head(model: nn.Module, n_classes: int) -> str:
     auxiliary heads are dropped because fine-tuning trains only the main output.
     """
     if getattr(model, "aux_logits", False):
-        model.aux_logits = False
+        model.aux_logits = False  # type: ignore[assignment]  # torch types Module attributes as Tensor | Module
         for aux in ("AuxLogits", "aux1", "aux2"):
             if hasattr(model, aux):
                 setattr(model, aux, None)
@@ -76,9 +77,10 @@ def resize_torchvision_head(model: nn.Module, n_classes: int) -> str:
             conv = classifier[index]
             if isinstance(conv, nn.Conv2d):
                 if conv.out_channels != n_classes:
-                    classifier[index] = nn.Conv2d(conv.in_channels, n_classes, conv.kernel_size,
+                    kernel_size = cast("tuple[int, int]", conv.kernel_size)  # typed tuple[int, ...]; a Conv2d's has two
+                    classifier[index] = nn.Conv2d(conv.in_channels, n_classes, kernel_size,
                                                   device=conv.weight.device, dtype=conv.weight.dtype)
-                model.num_classes = n_classes
+                model.num_classes = n_classes  # type: ignore[assignment]  # as aux_logits above
                 return f"classifier.{index}"
     name = resize_head(model, n_classes)
     if name is None:
@@ -88,7 +90,7 @@ def resize_torchvision_head(model: nn.Module, n_classes: int) -> str:
 
 def timm_head_names(model: nn.Module) -> tuple[str, ...]:
     """Dotted names of a timm model's classifier module(s) (distilled models have two)."""
-    classifiers = model.get_classifier()
+    classifiers = model.get_classifier()  # type: ignore[operator]  # timm's method; torch types it Tensor | Module
     wanted = classifiers if isinstance(classifiers, (tuple, list)) else (classifiers,)
     wanted_ids = {id(m) for m in wanted}
     return tuple(name for name, sub in model.named_modules() if id(sub) in wanted_ids and name)

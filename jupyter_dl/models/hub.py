@@ -22,6 +22,7 @@ TORCHVISION_HUB_LABEL = "torchvision hub"
 
 
 def weights_unavailable_message(name: str, reason: str) -> str:
+    """The error for weights that cannot be downloaded: ``reason``, then what to do instead."""
     return (f"The pretrained weights for {name} could not be downloaded ({reason}): connect to the internet "
             f"or pre-download them into the timm/torchvision cache, pass --weights FILE, use the offline "
             f"default efficientnet_lite0, or pass --no-pretrained.")

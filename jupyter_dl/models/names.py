@@ -25,16 +25,19 @@ def is_packaged_default(name: str) -> bool:
 
 
 def timm_names() -> list[str]:
+    """timm's architecture names (``timm.list_models()``)."""
     import timm
     return timm.list_models()
 
 
 def torchvision_names() -> list[str]:
+    """torchvision's classification model names."""
     import torchvision
     return torchvision.models.list_models(module=torchvision.models)
 
 
 def is_timm_model(name: str) -> bool:
+    """Whether timm has the architecture ``name``."""
     import timm
     return timm.is_model(name)  # ignores a ".tag" suffix, so "resnet18.a1_in1k" counts
 
@@ -83,6 +86,7 @@ def closest_names(name: str, n: int = 3, source: str | None = None) -> list[str]
 
 
 def unknown_model_message(arch: str, source: str | None = None) -> str:
+    """The error for an unknown ARCH, with the closest names in ``source`` (None: both libraries)."""
     bare = arch.split(":", 1)[1] if source else arch
     matches = closest_names(bare, source=source)
     hint = f" (did you mean {', '.join(matches)}?)" if matches else ""

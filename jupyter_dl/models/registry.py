@@ -81,7 +81,7 @@ def _timm_bundle(name: str, n_classes: int, pretrained: bool) -> ModelBundle:
         model = timm.create_model(name, pretrained=False, num_classes=1000)
         offline.load_packaged_lite0(model)
         if n_classes != 1000:
-            model.reset_classifier(n_classes)
+            model.reset_classifier(n_classes)  # type: ignore[operator]  # timm's method; torch types it Tensor | Module
         label = offline.PACKAGE_WEIGHTS_LABEL
     elif pretrained:
         model = hub.create_timm_pretrained(name, n_classes)
@@ -129,8 +129,9 @@ def _torchvision_bundle(name: str, n_classes: int, pretrained: bool) -> ModelBun
 def _module_bundle(module: nn.Module, n_classes: int) -> ModelBundle:
     """Wrap the user's own module; its final Linear is resized in place if it has the wrong width."""
     if hasattr(module, "get_classifier") and hasattr(module, "reset_classifier"):  # a timm model instance
-        if getattr(module.get_classifier(), "out_features", None) != n_classes:
-            module.reset_classifier(n_classes)
+        # The ignores: timm's methods, which torch's Module types as Tensor | Module attributes.
+        if getattr(module.get_classifier(), "out_features", None) != n_classes:  # type: ignore[operator]
+            module.reset_classifier(n_classes)  # type: ignore[operator]
         head_names = heads.timm_head_names(module)
         mean, std = _timm_stats(module)
     else:

@@ -23,7 +23,7 @@ def _import_pynvml():
 class NvmlReader:
     """Reads every GPU once per ``read()``; ``nvml`` may be a stand-in module for tests."""
 
-    def __init__(self, nvml=None):
+    def __init__(self, nvml=None) -> None:
         self._nvml = nvml if nvml is not None else _import_pynvml()
         self._handles: list = []
         self.error: str | None = None
@@ -42,9 +42,11 @@ class NvmlReader:
             self.error = "no NVIDIA GPU (NVML found no devices)"
 
     def read(self) -> list[GpuReading]:
+        """One reading per GPU; empty when NVML is missing or found none (``error`` says why)."""
         return [self._read_one(index, handle) for index, handle in enumerate(self._handles)]
 
     def close(self) -> None:
+        """Shut NVML down if it was started; ``read()`` returns an empty list afterwards."""
         if self._nvml is not None and self._handles:
             with contextlib.suppress(self._nvml.NVMLError):
                 self._nvml.nvmlShutdown()

@@ -6,6 +6,7 @@ time-series charts) and to the subscribers' callbacks, on the sampler thread.
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import deque
@@ -29,11 +30,14 @@ class Probe:
         self.gpus = NvmlReader(nvml)
 
     def sample(self) -> Reading:
+        """One reading now (it blocks 0.1 s when the last CPU reading is stale or there was none)."""
         return Reading(time=time.time(), **self.system.read(), gpus=self.gpus.read(), gpu_error=self.gpus.error,
                       device_memory=read_device_memory())
 
 
 class Subscription:
+    """A listener until ``close()``: ``callback(reading)`` on every sample, at the fastest subscriber's interval."""
+
     def __init__(self, sampler: Sampler, callback, interval: float):
         self._sampler = sampler
         self.callback = callback
@@ -41,6 +45,7 @@ class Subscription:
         self.closed = False
 
     def close(self) -> None:
+        """Stop listening (a second close does nothing); the last one to close stops the thread."""
         if not self.closed:
             self.closed = True
             self._sampler._unsubscribe(self)
@@ -53,6 +58,8 @@ class Subscription:
 
 
 class Sampler:
+    """Samples in a background thread while anyone is subscribed, into a bounded history; see :func:`get_sampler`."""
+
     def __init__(self, probe_factory: Callable[[], Probe] = Probe, history_seconds: float = HISTORY_SECONDS):
         self._probe_factory = probe_factory
         self._probe: Probe | None = None
@@ -67,6 +74,7 @@ class Sampler:
     # --- what listeners use -------------------------------------------------------------------
     def subscribe(self, callback: Callable[[Reading], None] | None = None,
                   interval: float = DEFAULT_INTERVAL) -> Subscription:
+        """Listen until closed: ``callback(reading)`` per sample (sampler thread), at least every ``interval`` s."""
         interval = max(float(interval), MIN_INTERVAL)
         subscription = Subscription(self, callback, interval)
         with self._lock:
@@ -79,19 +87,23 @@ class Sampler:
 
     @property
     def interval(self) -> float:
+        """Seconds between samples: the fastest subscriber's interval, else DEFAULT_INTERVAL."""
         with self._lock:
             return min((s.interval for s in self._subscriptions), default=DEFAULT_INTERVAL)
 
     @property
     def running(self) -> bool:
+        """Whether the sampling thread runs (someone is subscribed)."""
         return self._thread is not None
 
     @property
     def latest(self) -> Reading | None:
+        """The newest sample; None before the first."""
         with self._lock:
             return self._samples[-1] if self._samples else None
 
     def history(self, seconds: float | None = None) -> list[Reading]:
+        """The kept samples, oldest first; with ``seconds``, those at most that much older than the newest."""
         with self._lock:
             samples = list(self._samples)
         if seconds is None or not samples:
@@ -121,6 +133,7 @@ class Sampler:
                 return
             stop, thread = self._stop, self._thread
             self._thread = self._stop = None
+        assert stop is not None  # _start sets it with the thread
         stop.set()
         self._wake.set()
         if thread is not threading.current_thread():
@@ -137,10 +150,8 @@ class Sampler:
                 with self._lock:
                     listeners = [s for s in self._subscriptions if s.callback is not None]
                 for subscription in listeners:
-                    try:
+                    with contextlib.suppress(Exception):  # one broken view must not stop the others
                         subscription.callback(sample)
-                    except Exception:  # one broken view must not stop the others
-                        pass
             self._wake.clear()
             self._wake.wait(max(0.0, self.interval - (time.monotonic() - started)))
 

@@ -10,11 +10,14 @@ SHORT_WINDOW = 0.1
 
 
 class SystemReader:
-    def __init__(self):
+    """Reads the machine's CPU and RAM use and this process's resident memory."""
+
+    def __init__(self) -> None:
         self._process = psutil.Process()
         self._last_cpu_read: float | None = None
 
     def read(self) -> dict:
+        """The Reading's cpu_percent, ram_used, ram_total and process_rss; blocks 0.1 s on a stale CPU figure."""
         memory = psutil.virtual_memory()
         return {
             "cpu_percent": self._cpu_percent(),

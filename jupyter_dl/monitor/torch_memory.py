@@ -11,6 +11,7 @@ from .readings import DeviceMemory
 
 
 def read_device_memory() -> DeviceMemory | None:
+    """torch's allocator numbers for CUDA (once initialised) or MPS (once used), else None."""
     torch = sys.modules.get("torch")
     if torch is None:
         return None

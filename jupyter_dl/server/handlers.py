@@ -14,11 +14,15 @@ DEFAULT_HISTORY_SECONDS = 120.0
 
 
 class MonitorHandler(APIHandler):
+    """GET: the monitor's current sample and ``history`` seconds of samples, as JSON."""
+
     def initialize(self, service: MonitorService):
+        """Tornado's per-request setup: the server's MonitorService."""
         self.service = service
 
     @tornado.web.authenticated
     async def get(self):
+        """Start sampling if needed, then the payload; 503 when none comes within 5 s, 400 for a bad history."""
         history = self._history_seconds()
         self.service.touch()
         payload = self.service.payload(history)

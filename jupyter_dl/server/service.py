@@ -11,7 +11,7 @@ import threading
 import time
 
 from ..monitor.readings import Reading
-from ..monitor.sampler import DEFAULT_INTERVAL, HISTORY_SECONDS, MIN_INTERVAL, get_sampler
+from ..monitor.sampler import DEFAULT_INTERVAL, HISTORY_SECONDS, MIN_INTERVAL, Subscription, get_sampler
 
 IDLE_SECONDS = 60.0
 MAX_HISTORY_SECONDS = HISTORY_SECONDS  # all the sampler keeps
@@ -27,16 +27,19 @@ def interval_from_env() -> float:
 
 
 class MonitorService:
+    """Samples while a browser polls (``touch()``) and stops after ``idle_seconds`` without a request."""
+
     def __init__(self, sampler=None, interval: float | None = None, idle_seconds: float = IDLE_SECONDS):
         self.sampler = sampler or get_sampler()
         self.interval = interval or interval_from_env()
         self.idle_seconds = idle_seconds
-        self._subscription = None
+        self._subscription: Subscription | None = None
         self._last_request = 0.0
         self._lock = threading.Lock()
 
     @property
     def sampling(self) -> bool:
+        """Whether the service is subscribed to the sampler now."""
         return self._subscription is not None
 
     def touch(self) -> None:
@@ -51,6 +54,7 @@ class MonitorService:
         self.stop_if_idle()
 
     def stop_if_idle(self) -> None:
+        """Stop sampling when no request came for ``idle_seconds``."""
         with self._lock:
             idle = time.monotonic() - self._last_request > self.idle_seconds
             if self._subscription is not None and idle:
@@ -58,6 +62,7 @@ class MonitorService:
                 self._subscription = None
 
     def stop(self) -> None:
+        """Stop sampling now (the next ``touch()`` starts it again)."""
         with self._lock:
             if self._subscription is not None:
                 self._subscription.close()

@@ -57,6 +57,8 @@ def _mps_available() -> bool:
 
 @dataclass(frozen=True)
 class Precision:
+    """A resolved precision: its name, the autocast dtype (None: no autocast), whether to scale the loss."""
+
     name: str                            # "bf16" | "fp16" | "fp32"
     autocast_dtype: torch.dtype | None  # None: no autocast
     use_grad_scaler: bool                # fp16 on CUDA needs loss scaling

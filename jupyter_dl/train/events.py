@@ -29,6 +29,8 @@ Subscriber = Callable[["Event"], None]
 
 @dataclass
 class Event:
+    """One thing that happened: its kind, its data (also as ``event[key]``) and its source."""
+
     kind: str
     data: dict[str, Any] = field(default_factory=dict)
     # The source of the event (a Trainer); a view calls source.running_loss()
@@ -40,19 +42,24 @@ class Event:
 
 
 class EventBus:
+    """Passes each event to every subscriber in turn; one that raises is warned about and removed."""
+
     def __init__(self) -> None:
         self._subscribers: list[Subscriber] = []
 
     def subscribe(self, fn: Subscriber) -> Subscriber:
+        """Add ``fn`` unless it is subscribed already; returns ``fn``."""
         if fn not in self._subscribers:
             self._subscribers.append(fn)
         return fn
 
     def unsubscribe(self, fn: Subscriber) -> None:
+        """Remove ``fn``; nothing happens if it is not subscribed."""
         if fn in self._subscribers:
             self._subscribers.remove(fn)
 
     def emit(self, kind: str, source: Any = None, **data: Any) -> None:
+        """Send ``Event(kind, data, source)`` to the subscribers now, in the calling thread."""
         event = Event(kind, data, source)
         for fn in list(self._subscribers):
             try:
@@ -69,10 +76,13 @@ class EventRecorder:
         self.events: list[Event] = []
 
     def __call__(self, event: Event) -> None:
+        """Keep ``event``."""
         self.events.append(event)
 
     def kinds(self) -> list[str]:
+        """The kinds of the kept events, in order."""
         return [e.kind for e in self.events]
 
     def of(self, kind: str) -> list[Event]:
+        """The kept events of ``kind``, in order."""
         return [e for e in self.events if e.kind == kind]

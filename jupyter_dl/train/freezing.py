@@ -51,6 +51,7 @@ def requires_grad_state(model: nn.Module) -> dict[str, bool]:
 
 
 def set_requires_grad_state(model: nn.Module, state: dict[str, bool]) -> None:
+    """Put back the flags :func:`requires_grad_state` saved; parameters it does not name keep theirs."""
     for name, p in model.named_parameters():
         if name in state:
             p.requires_grad_(state[name])

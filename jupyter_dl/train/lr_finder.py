@@ -33,6 +33,8 @@ SWEEP_MOMENTUM = 0.9      # Adam's beta1 during the sweep (fastai's default, not
 
 @dataclass
 class LRFinderResult:
+    """What a sweep recorded: each step's lr and smoothed loss, the suggestions, and how it ended."""
+
     lrs: list[float]                      # lr of each step taken
     losses: list[float]                   # smoothed (debiased EMA) loss after each step
     suggestions: dict[str, float] = field(default_factory=dict)  # "valley", "minimum", "steep", "slide"

@@ -14,10 +14,12 @@ from ..errors import UserInputError
 
 
 def accuracy(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """The share of rows whose highest output is the target's class."""
     return (outputs.argmax(dim=1) == targets).float().mean()
 
 
 def error_rate(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """``1 - accuracy``: the share of rows whose highest output is not the target's class."""
     return 1.0 - accuracy(outputs, targets)
 
 

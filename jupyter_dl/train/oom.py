@@ -105,6 +105,7 @@ class OomReport:
         return " ".join(parts)
 
     def as_dict(self) -> dict:
+        """The report as device, asked_bytes, free_bytes, total_bytes (a retry's details)."""
         return {"device": self.device, "asked_bytes": self.asked, "free_bytes": self.free,
                 "total_bytes": self.total}
 
@@ -225,7 +226,7 @@ class OomGuard:
             start.restore(self.trainer)
             bs = self.batch_size
             if not self.auto or self.rebatch is None or bs is None or bs <= 1:
-                start = None  # the CPU copy of the weights must not live on in the error's frames
+                del start  # the CPU copy of the weights must not live on in the error's frames
                 raise TrainingOutOfMemory(self._failure(report, bs, what), report, bs)
             smaller = max(1, bs // 2)
             self.rebatch(smaller)

@@ -22,6 +22,8 @@ ADAM_EPS = 1e-5
 
 @dataclass
 class LayerGroupOptimizer:
+    """The torch optimizer and, for each of its param groups, the layer group it came from."""
+
     optimizer: torch.optim.Optimizer
     layer_of_group: list[int]   # for each torch param group: the index of its layer group
     n_layer_groups: int
@@ -51,7 +53,8 @@ def build_optimizer(model: nn.Module, layer_groups: Sequence[Sequence[nn.Paramet
     torch_groups: list[dict] = []
     layer_of_group: list[int] = []
     for index, group in enumerate(layer_groups):
-        decay, plain = [], []
+        decay: list[nn.Parameter] = []
+        plain: list[nn.Parameter] = []
         for p in group:
             if id(p) in seen:
                 raise UserInputError(

@@ -64,7 +64,7 @@ class RunLog:
         self.run_dir = Path(run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.run_dir / LOG_NAME
-        self._file = open(self.path, "a", encoding="utf-8")
+        self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - open for the run's lifetime: close()
 
     @classmethod
     def start(cls, config: dict, name_hint: str = "run", root: str | Path | None = None) -> RunLog:
@@ -85,6 +85,7 @@ class RunLog:
         return log
 
     def __call__(self, event: Event) -> None:
+        """Log ``event`` if it is of a logged kind (FIT_END without its history, logged epoch by epoch)."""
         if event.kind in LOGGED_KINDS:
             data = dict(event.data)
             if event.kind == FIT_END:
@@ -92,6 +93,7 @@ class RunLog:
             self.write(event.kind, **data)
 
     def write(self, kind: str, **data: Any) -> None:
+        """Append the line ``{"event": kind, "time": now, **data}`` (JSON-safe) and flush it; nothing once closed."""
         if self._file.closed:
             return
         line = {"event": kind, "time": time.time()}
@@ -100,6 +102,7 @@ class RunLog:
         self._file.flush()
 
     def close(self) -> None:
+        """Close the log file; writes after it are dropped."""
         if not self._file.closed:
             self._file.close()
 

@@ -42,6 +42,7 @@ class OneCycle:
         return [two_phase_cos(pos, self.pct_start, lr / self.div, lr, lr / self.div_final) for lr in self.lrs]
 
     def mom_at(self, pos: float) -> float:
+        """Adam's beta1 at ``pos``: ``moms[0] -> moms[1] -> moms[2]`` along the lr's two half-cosines."""
         return two_phase_cos(pos, self.pct_start, *self.moms)
 
 

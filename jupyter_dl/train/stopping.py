@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Callable
+from types import FrameType
+from typing import Any, Literal
 
 
 class StopFlag:
@@ -25,14 +28,17 @@ class StopFlag:
         self.reason: str | None = None
 
     def request(self, reason: str = "user") -> None:
+        """Ask for a stop; while one is pending this changes nothing (the first reason wins)."""
         if not self._event.is_set():
             self.reason = reason  # written before the event is set, so a reader that sees the event sees it
             self._event.set()
 
     def is_set(self) -> bool:
+        """Whether a stop was requested (and not cleared since)."""
         return self._event.is_set()
 
     def clear(self) -> None:
+        """Drop the request and its reason."""
         self._event.clear()
         self.reason = None
 
@@ -48,7 +54,7 @@ class SigintRequestsStop:
         self._flag = flag
         self._count = 0
         self._installed = False
-        self._previous = None
+        self._previous: Callable[[int, FrameType | None], Any] | int | None = None  # as signal.getsignal() gives it
 
     def _handle(self, signum, frame) -> None:
         self._count += 1
@@ -66,7 +72,7 @@ class SigintRequestsStop:
                 self._installed = False
         return self
 
-    def __exit__(self, *exc_info) -> bool:
+    def __exit__(self, *exc_info) -> Literal[False]:
         if self._installed:
             # getsignal() gives None for a handler installed from C; Python's default is the best stand-in.
             previous = self._previous if self._previous is not None else signal.default_int_handler

@@ -78,19 +78,23 @@ class HostStepTimer:
         self.epoch = DataTiming()
 
     def start_fit(self) -> None:
+        """Start the fit's totals and the epoch's from zero."""
         self.fit_done = DataTiming()
         self.epoch = DataTiming()
 
     def start_epoch(self) -> None:
+        """Start the epoch's totals; the fetch of its first batch starts now."""
         self.epoch = DataTiming()
         self._mark = self._clock()
 
     def batch_ready(self) -> None:
+        """The batch is on the device: the time since the last mark was waiting for it."""
         now = self._clock()
         self.epoch.data_wait_s += now - self._mark
         self._mark = now
 
     def step_done(self) -> None:
+        """The step's work is queued: the time since the batch was ready was compute; the next fetch starts."""
         now = self._clock()
         self.epoch.compute_s += now - self._mark
         self.epoch.steps += 1
@@ -122,21 +126,25 @@ class CudaStepTimer(HostStepTimer):
         self._free: list = []            # completed events, recorded again later
 
     def start_epoch(self) -> None:
+        """Start the epoch's totals at an event on the stream (a stopped epoch's pending gaps are dropped)."""
         self.epoch = DataTiming()
         while self._pending:  # left by a stopped epoch
             self._free.append(self._pending.popleft()[0])
         self._mark_event(None)  # iterator start-up (DataLoader workers) counts as waiting
 
     def batch_ready(self) -> None:
+        """Record the batch-ready event; count the gaps whose events have completed (never waits)."""
         self._mark_event(self._WAIT)
         self._resolve(block=False)
 
     def step_done(self) -> None:
+        """Record the step-done event; count the gaps whose events have completed (never waits)."""
         self.epoch.steps += 1
         self._mark_event(self._COMPUTE)
         self._resolve(block=False)
 
     def end_epoch(self) -> DataTiming:
+        """The epoch's timing, every gap counted (call after the epoch's sync: then nothing waits)."""
         self._resolve(block=True)  # after the epoch's sync: every event has completed, nothing waits
         return super().end_epoch()
 
@@ -253,9 +261,11 @@ class RunTiming:
             self.finished = self.finished + _source_timing(source)
 
     def total(self, source: Any) -> DataTiming:
+        """The run's totals so far: its finished fits, plus the running one as ``source`` reports it."""
         return self.finished + _source_timing(source) if self._live else self.finished
 
     def advice(self, source: Any) -> str | None:
+        """One sentence when the run so far waited for data too much (:func:`data_wait_advice`), else None."""
         return data_wait_advice(self.total(source), device=self.device, loader=self.loader, workers=self.workers)
 
 

@@ -21,6 +21,7 @@ import math
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
+from typing import cast
 
 import torch
 from torch import nn
@@ -109,7 +110,8 @@ class Trainer:
         if epochs == 0:
             return "finished"
         n_batches = batch_count(train)
-        schedule = OneCycle(tuple(peak_lrs), float(pct_start), float(div), float(div_final), tuple(moms))
+        schedule = OneCycle(tuple(peak_lrs), float(pct_start), float(div), float(div_final),
+                            cast("tuple[float, float, float]", tuple(moms)))  # _check_schedule: three of them
         total_steps = epochs * n_batches
         opt = build_optimizer(self.model, groups, self.wd, mom=moms[0], fused=self.device.type == "cuda")
         scaler = torch.amp.GradScaler("cuda") if self.precision.use_grad_scaler else None
@@ -216,6 +218,7 @@ class Trainer:
 
     @property
     def stop_requested(self) -> bool:
+        """Whether a stop request is pending (the end of a fit clears it)."""
         return self._stop.is_set()
 
     def evaluate(self, loader: Batches) -> dict:
@@ -239,10 +242,12 @@ class Trainer:
 
     @property
     def best_epoch(self) -> int | None:
+        """The epoch whose weights are kept as the best; None before one is."""
         return self.best.epoch
 
     @property
     def best_value(self) -> float | None:
+        """The monitored value at the best epoch; None before one is kept."""
         return self.best.value
 
     # ----------------------------------------------------------------- one epoch
