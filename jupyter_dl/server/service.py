@@ -2,36 +2,28 @@
 
 The status-bar item must keep updating while a kernel is busy, so the numbers cannot come from
 a kernel: the Jupyter server samples the machine itself with the same sampler the kernels use.
-Sampling starts on the first request and stops after IDLE_SECONDS without one (a closed tab).
+Sampling starts on the first request and stops ``idle_seconds`` after the last one (a closed tab);
+both settings are :mod:`.config`'s.
 """
 from __future__ import annotations
 
-import os
 import threading
 import time
 
 from ..monitor.readings import Reading
-from ..monitor.sampler import DEFAULT_INTERVAL, HISTORY_SECONDS, MIN_INTERVAL, Subscription, get_sampler
+from ..monitor.sampler import DEFAULT_INTERVAL, HISTORY_SECONDS, Subscription, get_sampler
+from .config import IDLE_SECONDS
 
-IDLE_SECONDS = 60.0
 MAX_HISTORY_SECONDS = HISTORY_SECONDS  # all the sampler keeps
 FIRST_SAMPLE_TIMEOUT = 5.0
-
-
-def interval_from_env() -> float:
-    """$JUPYTER_DL_MONITOR_INTERVAL (seconds) sets the server's sampling interval; 1 s by default."""
-    try:
-        return max(MIN_INTERVAL, float(os.environ.get("JUPYTER_DL_MONITOR_INTERVAL", DEFAULT_INTERVAL)))
-    except ValueError:
-        return DEFAULT_INTERVAL
 
 
 class MonitorService:
     """Samples while a browser polls (``touch()``) and stops after ``idle_seconds`` without a request."""
 
-    def __init__(self, sampler=None, interval: float | None = None, idle_seconds: float = IDLE_SECONDS):
+    def __init__(self, sampler=None, interval: float = DEFAULT_INTERVAL, idle_seconds: float = IDLE_SECONDS):
         self.sampler = sampler or get_sampler()
-        self.interval = interval or interval_from_env()
+        self.interval = interval
         self.idle_seconds = idle_seconds
         self._subscription: Subscription | None = None
         self._last_request = 0.0

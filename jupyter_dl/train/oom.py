@@ -67,8 +67,11 @@ def is_out_of_memory(exc: BaseException) -> bool:
     return "out of memory" in first_line and ("cuda" in first_line or "mps" in first_line)
 
 
-def format_bytes(n: int | None) -> str:
-    """2**30 -> "1.00 GiB", as torch writes sizes in its messages."""
+def torch_size_text(n: int | None) -> str:
+    """2**30 -> "1.00 GiB": sizes written as torch writes them in its out-of-memory messages (binary, 2 decimals).
+
+    Not :func:`jupyter_dl.ui.formatting.format_bytes` ("1.0 GB"), on purpose: the sentence quotes torch's numbers.
+    """
     if n is None:
         return "?"
     for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
@@ -98,10 +101,10 @@ class OomReport:
         """E.g. "it asked for 2.00 GiB with 1.06 GiB free of 15.77 GiB" (the parts that are known)."""
         parts = []
         if self.asked is not None:
-            parts.append(f"it asked for {format_bytes(self.asked)}")
+            parts.append(f"it asked for {torch_size_text(self.asked)}")
         if self.free is not None:
-            parts.append(f"{'with ' if parts else ''}{format_bytes(self.free)} free"
-                         + (f" of {format_bytes(self.total)}" if self.total is not None else ""))
+            parts.append(f"{'with ' if parts else ''}{torch_size_text(self.free)} free"
+                         + (f" of {torch_size_text(self.total)}" if self.total is not None else ""))
         return " ".join(parts)
 
     def as_dict(self) -> dict:

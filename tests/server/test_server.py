@@ -94,3 +94,26 @@ def test_sampling_stops_when_no_page_has_asked_for_a_while():
     assert sampler.running
     service.stop()
     assert not sampler.running
+
+
+@pytest.mark.parametrize("jp_server_config", [
+    {"ServerApp": {"jpserver_extensions": {"jupyter_dl": True}},
+     "JupyterDLMonitor": {"interval": 0.5, "idle_seconds": 120}},
+])
+async def test_the_sampling_is_set_in_the_server_config(jp_fetch, jp_serverapp):
+    service = jp_serverapp.web_app.settings["jupyter_dl_monitor"]
+    assert (service.interval, service.idle_seconds) == (0.5, 120)
+    body = json.loads((await jp_fetch("jupyter-dl", "monitor", params={"history": "0"})).body)
+    assert body["interval"] == 0.5
+    service.stop()
+
+
+def test_the_interval_comes_from_the_environment_without_a_config(monkeypatch):
+    from jupyter_dl.server.config import JupyterDLMonitor
+
+    monkeypatch.setenv("JUPYTER_DL_MONITOR_INTERVAL", "0.25")
+    assert JupyterDLMonitor().sampling_interval() == 0.25
+    monkeypatch.setenv("JUPYTER_DL_MONITOR_INTERVAL", "0.01")      # never below the sampler's floor
+    assert JupyterDLMonitor().sampling_interval() == 0.1
+    monkeypatch.delenv("JUPYTER_DL_MONITOR_INTERVAL")
+    assert (JupyterDLMonitor().interval, JupyterDLMonitor().idle_seconds) == (1.0, 60.0)
