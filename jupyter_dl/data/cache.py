@@ -71,7 +71,8 @@ def _cache_folder() -> Path | None:
     try:
         return cache_dir("images")
     except OSError as exc:  # read-only home, no permission: decode in memory only
-        warnings.warn(f"jupyter_dl has no usable image cache folder ({exc}); images are decoded on every run.", stacklevel=2)
+        warnings.warn(f"jupyter_dl has no usable image cache folder ({exc}); images are decoded on every run.",
+                      stacklevel=2)
         return None
 
 
@@ -158,7 +159,9 @@ def _build(fingerprints: list[Fingerprint | None], size: int, workers: int, fold
     to_decode = _copy_reused(fingerprints, reuse, pixels, ok, reasons)
 
     done = n - len(to_decode)
-    for i, result in zip(to_decode, _decode_all([fingerprints[i][0] for i in to_decode], size, workers)):
+    # Every index in to_decode has a fingerprint (_copy_reused skips missing files), so no path is left out.
+    paths = [fingerprint[0] for i in to_decode if (fingerprint := fingerprints[i]) is not None]
+    for i, result in zip(to_decode, _decode_all(paths, size, workers)):
         if isinstance(result, torch.Tensor):
             pixels[i] = result
             ok[i] = True
@@ -237,7 +240,8 @@ def _save_entry(folder: Path, stem: str, size: int, pixels: torch.Tensor, finger
         write_atomic(folder / f"{stem}.npy", lambda f: np.save(f, pixels.numpy()))
         write_atomic(folder / f"{stem}.json", lambda f: f.write(json.dumps(meta).encode()))
     except OSError as exc:  # disk full, read-only cache: training goes on, only the next run is slower
-        warnings.warn(f"jupyter_dl could not write the image cache in {folder} ({exc}); images will be decoded again next time.", stacklevel=2)
+        warnings.warn(f"jupyter_dl could not write the image cache in {folder} ({exc}); "
+                      "images will be decoded again next time.", stacklevel=2)
         return
     _prune(folder)
 

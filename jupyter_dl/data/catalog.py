@@ -31,6 +31,8 @@ IN_MEMORY_READ_ONLY = "a {what} has no files or table that jupyter_dl could chan
 
 @dataclass(frozen=True)
 class CatalogItem:
+    """One image: its file and/or dataset index, label and split (frozen: an edit makes a new one, same key)."""
+
     key: int                  # position in Catalog.items (stable for this catalog)
     path: Path | None         # absolute file path; None for in-memory Dataset items
     label: str                # class name
@@ -130,8 +132,7 @@ def _file_catalog(target: Any, source: ImageItems, namespace: dict | None, optio
                   label_col=options["label_col"], path_col=options["path_col"])
     if kind in ("csv", "dataframe"):
         # resolve_data read the table once and kept each item's row (ImageItems.rows).
-        train_rows, valid_rows = source.rows
-        items = _items_from_pairs(source, rows={"train": train_rows, "valid": valid_rows})
+        items = _items_from_pairs(source, rows=source.rows)
         return Catalog(kind=kind, root=value.parent if kind == "csv" else Path.cwd(), items=items,
                        csv_path=value if kind == "csv" else None, table=value if kind == "dataframe" else None,
                        editable=True, **common)
@@ -154,19 +155,21 @@ def _file_kind(target: Any, namespace: dict | None) -> tuple[str, Any]:
             return "sample", sample()
         found, value = lookup_name(target, namespace) if isinstance(target, str) else (False, None)
         if not found:  # resolve_data accepted it, so this cannot happen; keep the message honest anyway
-            raise UserInputError(f"{target!r} could not be found again: pass the folder, the .csv file or the DataFrame itself.")
+            raise UserInputError(f"{target!r} could not be found again: "
+                                 "pass the folder, the .csv file or the DataFrame itself.")
         return _file_kind(value, None)  # a variable holding a path, "sample" or a DataFrame
     value = target
     if isinstance(value, ImageItems):
-        raise UserInputError("Already-resolved ImageItems cannot be browsed: pass the folder, the .csv file or the DataFrame.")
+        raise UserInputError("Already-resolved ImageItems cannot be browsed: "
+                             "pass the folder, the .csv file or the DataFrame.")
     return "dataframe", value
 
 
-def _items_from_pairs(source: ImageItems, rows: dict[str, list] | None) -> list[CatalogItem]:
+def _items_from_pairs(source: ImageItems, rows: tuple[list, list] | None) -> list[CatalogItem]:
     items: list[CatalogItem] = []
     for split in SPLITS:
         pairs = source.train if split == "train" else source.valid
-        split_rows = rows[split] if rows is not None else [None] * len(pairs)
+        split_rows = (rows[0] if split == "train" else rows[1]) if rows is not None else [None] * len(pairs)
         for (path, label), row in zip(pairs, split_rows):
             items.append(CatalogItem(key=len(items), path=Path(path), label=source.classes[label],
                                      split=split, row=row))
@@ -238,7 +241,8 @@ def _fastai_catalog(source: FastaiSource) -> Catalog:
     for split in SPLITS:
         dataset = source.dls.train_ds if split == "train" else source.dls.valid_ds
         raw = list(getattr(dataset, "items", []) or [])
-        paths = [Path(p).absolute() for p in raw] if raw and all(isinstance(p, (str, os.PathLike)) for p in raw) else None
+        paths = ([Path(p).absolute() for p in raw]
+                 if raw and all(isinstance(p, (str, os.PathLike)) for p in raw) else None)
         if paths is not None and len(paths) != len(dataset):
             paths = None
         for index, label in enumerate(_fastai_labels(dataset, source.classes)):

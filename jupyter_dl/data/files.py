@@ -6,7 +6,7 @@ import random
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import UserInputError
 from .images import is_image_file
@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 TRAIN_DIR_NAMES = ("train", "training")
 VALID_DIR_NAMES = ("valid", "val", "validation")
 VALID_FLAG_COLUMN = "is_valid"  # fastai's convention for a pre-split table
+
+# An item: (path, class index), or (path, class index, row) for a table; only the first two are looked at.
+_Item = TypeVar("_Item", bound=tuple[Any, ...])
 
 
 def is_hidden(name: str) -> bool:
@@ -54,16 +57,15 @@ def sort_labels(labels: Iterable) -> list:
     return sorted(unique, key=str)
 
 
-def split_items(items: list[tuple[Path, int]], valid_pct: float, seed: int
-                ) -> tuple[list[tuple[Path, int]], list[tuple[Path, int]]]:
+def split_items(items: list[_Item], valid_pct: float, seed: int) -> tuple[list[_Item], list[_Item]]:
     """Seeded split, stratified by class; every class keeps at least one training item."""
     check_valid_pct(valid_pct)
-    by_class: dict[int, list[tuple[Path, int]]] = {}
+    by_class: dict[int, list[_Item]] = {}
     for item in sorted(items, key=lambda item: (item[1], str(item[0]))):
         by_class.setdefault(item[1], []).append(item)
     rng = random.Random(seed)
-    train: list[tuple[Path, int]] = []
-    valid: list[tuple[Path, int]] = []
+    train: list[_Item] = []
+    valid: list[_Item] = []
     for label in sorted(by_class):
         members = by_class[label]
         rng.shuffle(members)
@@ -81,8 +83,10 @@ def split_items(items: list[tuple[Path, int]], valid_pct: float, seed: int
 
 
 def check_valid_pct(valid_pct: float) -> None:
+    """Raise UserInputError unless 0 <= valid_pct < 1."""
     if not 0 <= valid_pct < 1:
-        raise UserInputError(f"valid_pct={valid_pct} is out of range: use a fraction from 0 up to (not including) 1, e.g. 0.2.")
+        raise UserInputError(f"valid_pct={valid_pct} is out of range: "
+                             "use a fraction from 0 up to (not including) 1, e.g. 0.2.")
 
 
 # ----------------------------------------------------------------------------- folders
@@ -101,7 +105,8 @@ def items_from_folder(root: Path, *, shown: str, label_re: str | None, valid_pct
         classes = _check_classes(train_labelled + valid_labelled, root)
         missing = sorted(set(classes) - {label for _, label in train_labelled})
         if missing:
-            raise UserInputError(f"Class {missing[0]!r} has no images in {train_dir}: every class needs training images.")
+            raise UserInputError(f"Class {missing[0]!r} has no images in {train_dir}: "
+                                 "every class needs training images.")
         if valid_dir is None:
             train, valid = split_items(_to_indices(train_labelled, classes), valid_pct, seed)
             layout = f" ({train_dir.name}/ split {1 - valid_pct:.0%}/{valid_pct:.0%})"
@@ -115,12 +120,14 @@ def items_from_folder(root: Path, *, shown: str, label_re: str | None, valid_pct
 
 
 def compile_label_re(label_re: str) -> re.Pattern[str]:
+    """``label_re`` compiled; UserInputError when it is no valid regular expression or has no group."""
     try:
         pattern = re.compile(label_re)
     except re.error as exc:
         raise UserInputError(f"label_re {label_re!r} is not a valid regular expression ({exc}).") from None
     if pattern.groups < 1:
-        raise UserInputError(f"label_re {label_re!r} has no group: put the label part in parentheses, e.g. r'^(.*)_\\d+\\.jpg$'.")
+        raise UserInputError(f"label_re {label_re!r} has no group: "
+                             "put the label part in parentheses, e.g. r'^(.*)_\\d+\\.jpg$'.")
     return pattern
 
 
@@ -157,7 +164,8 @@ def _label_by_folder(folder: Path) -> list[tuple[Path, str]]:
     for class_dir in class_dirs:
         files = list_image_files(class_dir)
         if not files:
-            raise UserInputError(f"The class folder {class_dir} has no images: add images of that class or remove the folder.")
+            raise UserInputError(f"The class folder {class_dir} has no images: "
+                                 "add images of that class or remove the folder.")
         labelled.extend((path, class_dir.name) for path in files)
     return labelled
 
@@ -191,7 +199,7 @@ def _to_indices(labelled: list[tuple[Path, str]], classes: list[str]) -> list[tu
     return [(path, index[label]) for path, label in labelled]
 
 
-def _item_key(item: tuple[Path, int]) -> tuple[int, str]:
+def _item_key(item: tuple[Any, ...]) -> tuple[int, str]:
     return item[1], str(item[0])
 
 
@@ -208,12 +216,14 @@ def items_from_csv(csv_path: Path, *, shown: str, label_col: str, path_col: str,
 
 
 def read_csv_table(csv_path: Path, shown: str) -> pandas.DataFrame:
+    """The CSV file as pandas reads it; UserInputError (naming it ``shown``) when it cannot be read."""
     import pandas as pd
 
     try:
         return pd.read_csv(csv_path)
     except (ValueError, OSError, UnicodeDecodeError) as exc:
-        raise UserInputError(f"Could not read the CSV file {shown} ({exc}): check that it is a comma-separated table.") from None
+        raise UserInputError(f"Could not read the CSV file {shown} ({exc}): "
+                             "check that it is a comma-separated table.") from None
 
 
 def items_from_table(table: pandas.DataFrame, base_dir: Path, *, origin: str, label_col: str, path_col: str,
@@ -234,8 +244,8 @@ def items_from_table(table: pandas.DataFrame, base_dir: Path, *, origin: str, la
         empty = table[col].isna()
         if empty.any():
             raise UserInputError(
-                f"The {origin} has {int(empty.sum())} rows with no {col!r} (first at row {int(empty.to_numpy().argmax())}): "
-                "fill them in or drop those rows.")
+                f"The {origin} has {int(empty.sum())} rows with no {col!r} "
+                f"(first at row {int(empty.to_numpy().argmax())}): fill them in or drop those rows.")
     paths = [table_path(base_dir, str(p)) for p in table[path_col]]
     missing = [p for p in paths if not p.is_file()]
     if missing:
@@ -245,7 +255,8 @@ def items_from_table(table: pandas.DataFrame, base_dir: Path, *, origin: str, la
     labels = [label_text(value) for value in table[label_col]]
     classes = [str(label) for label in sort_labels(labels)]
     if len(classes) < 2:
-        raise UserInputError(f"The {origin} has only one label ({classes[0]!r}): a classifier needs at least two classes.")
+        raise UserInputError(f"The {origin} has only one label ({classes[0]!r}): "
+                             "a classifier needs at least two classes.")
     # (path, class index, row): split_items and the sorts look only at the first two, so rows ride along.
     indexed = _to_indices(list(zip(paths, labels)), classes)
     items = [(path, label, row) for (path, label), row in zip(indexed, table.index.tolist())]
@@ -256,8 +267,8 @@ def items_from_table(table: pandas.DataFrame, base_dir: Path, *, origin: str, la
         missing_classes = sorted(set(range(len(classes))) - {item[1] for item in train})
         if missing_classes:
             raise UserInputError(
-                f"Class {classes[missing_classes[0]]!r} has no training rows in the {origin} ({VALID_FLAG_COLUMN} is true for all): "
-                "every class needs training images.")
+                f"Class {classes[missing_classes[0]]!r} has no training rows in the {origin} "
+                f"({VALID_FLAG_COLUMN} is true for all): every class needs training images.")
         layout = f" (split by {VALID_FLAG_COLUMN})"
     else:
         train, valid = split_items(items, valid_pct, seed)

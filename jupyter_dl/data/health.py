@@ -19,6 +19,7 @@ chunk, so only images sharing a chunk are compared, not all n^2/2 pairs.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -61,12 +62,14 @@ class ImageFacts:
     error: str | None = None   # why it cannot be read; None when readable
 
     def to_json(self) -> list:
+        """The facts as one JSON row (hash and thumbnail as hex text), as the cache file stores them."""
         return [self.sha1, None if self.phash is None else f"{self.phash:016x}",
                 None if self.layout is None else self.layout.hex(),
                 self.width, self.height, self.error]
 
     @classmethod
     def from_json(cls, row: list) -> ImageFacts:
+        """The facts from a row written by :meth:`to_json`."""
         sha1, phash, layout, width, height, error = row
         return cls(sha1, None if phash is None else int(phash, 16), None if layout is None else bytes.fromhex(layout),
                    int(width), int(height), error)
@@ -74,6 +77,8 @@ class ImageFacts:
 
 @dataclass
 class HealthReport:
+    """What :func:`check_health` found: items by key, plus the data set's non-image files and imbalanced classes."""
+
     unreadable: dict[int, str]          # item key -> reason (one line)
     non_images: list[Path]              # files in the data set that are not images (skipped by %finetune)
     exact_duplicates: list[list[int]]   # groups of item keys with identical bytes (sha1)
@@ -102,6 +107,7 @@ class HealthReport:
 
     @property
     def ok(self) -> bool:
+        """True when nothing was found: no item, no non-image file and no imbalanced class to report."""
         return not any(self.counts().values())
 
 
@@ -136,7 +142,8 @@ def imbalanced_classes(counts: dict[str, int], ratio: float = IMBALANCE_RATIO) -
 
 
 def exact_duplicate_groups(facts: dict[int, ImageFacts]) -> list[list[int]]:
-    by_hash: dict[str, list[int]] = {}
+    """Groups of keys with the same SHA-1 (the same file bytes; for in-memory items, the same pixels), sorted."""
+    by_hash: dict[str | None, list[int]] = {}
     for key in sorted(facts):
         by_hash.setdefault(facts[key].sha1, []).append(key)
     return sorted(group for group in by_hash.values() if len(group) > 1)
@@ -145,12 +152,14 @@ def exact_duplicate_groups(facts: dict[int, ImageFacts]) -> list[list[int]]:
 def near_duplicate_groups(facts: dict[int, ImageFacts], bits: int = NEAR_DUPLICATE_BITS,
                           colour: float = NEAR_DUPLICATE_COLOUR) -> list[list[int]]:
     """Groups of keys linked by near-duplicate pairs (hash within ``bits``, colour thumbnails within ``colour``)."""
-    keys = np.array(sorted(k for k, f in facts.items() if f.phash is not None), dtype=np.int64)
+    # pHash and colour thumbnail come together (perceptual_hash makes both), so no hashed image is left out.
+    hashed = {k: (f.phash, f.layout) for k, f in facts.items() if f.phash is not None and f.layout is not None}
+    keys = np.array(sorted(hashed), dtype=np.int64)
     if len(keys) < 2:
         return []
-    hashes = np.array([facts[k].phash for k in keys], dtype=np.uint64)
-    layouts = np.array([np.frombuffer(facts[k].layout, dtype=np.uint8) for k in keys], dtype=np.int16)
-    content_ids: dict[str, int] = {}
+    hashes = np.array([hashed[k][0] for k in keys], dtype=np.uint64)
+    layouts = np.array([np.frombuffer(hashed[k][1], dtype=np.uint8) for k in keys], dtype=np.int16)
+    content_ids: dict[str | None, int] = {}
     content = np.array([content_ids.setdefault(facts[k].sha1, len(content_ids)) for k in keys], dtype=np.int64)
 
     def close(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -218,14 +227,13 @@ def gather_facts(catalog: Catalog, *, workers: int | None = None, progress: Prog
                  ) -> dict[int, ImageFacts]:
     """Item key -> ImageFacts; files are read in threads, unchanged ones come from the cache."""
     total = len(catalog.items)
-    file_items = [item for item in catalog.items if item.path is not None]
+    file_items = [(item, os.fspath(item.path)) for item in catalog.items if item.path is not None]
     cache_path = _cache_path(catalog) if file_items else None
     cached = _load_cache(cache_path)
-    known: dict[str, tuple[int, int, ImageFacts]] = {}
+    known: dict[str, tuple[int, int, ImageFacts | None]] = {}  # None: not read yet
     facts: dict[int, ImageFacts] = {}
     to_read: dict[str, list[CatalogItem]] = {}
-    for item in file_items:
-        path = os.fspath(item.path)
+    for item, path in file_items:
         try:
             stat = os.stat(path)
         except OSError as exc:
@@ -367,7 +375,5 @@ def _save_cache(path: Path | None, known: dict[str, tuple[int, int, ImageFacts |
         return
     rows = {name: [size, mtime, facts.to_json()] for name, (size, mtime, facts) in known.items() if facts is not None}
     data = json.dumps({"version": CACHE_VERSION, "written": time.time(), "files": rows}, separators=(",", ":"))
-    try:
+    with contextlib.suppress(OSError):  # no writable cache: the next check reads the files again
         write_atomic(path, lambda file: file.write(data.encode("utf-8")))
-    except OSError:
-        pass  # no writable cache: the next check reads the files again

@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import torch
 from torch import Tensor
@@ -25,12 +25,17 @@ from .images import load_square
 from .source_types import DatasetSource, FastaiSource, ImageItems
 from .transforms import BatchTransform
 
+if TYPE_CHECKING:
+    from .torch_dataset import RelabelledDataset
+
 # Share of the free GPU memory the uint8 cache may take to live on the GPU.
 DEVICE_CACHE_FRACTION = 0.25
 
 
 @dataclass
 class Loaders:
+    """Training and validation batches of one data set, with its classes and the files skipped as unreadable."""
+
     train: Iterable[tuple[Tensor, Tensor]]  # shuffled, augmented, drop_last when n_train > bs; has len()
     valid: Iterable[tuple[Tensor, Tensor]]  # fixed order, no augmentation, every item
     classes: list[str]
@@ -78,7 +83,7 @@ def make_loaders(source: Any, *, size: int = 224, bs: int = 64, workers: int = 0
     check_count("bs", bs)
     check_count("workers", workers, minimum=0)
     device = _device(device)
-    common = dict(device=device, mean=mean, std=std, seed=seed, channels_last=channels_last)
+    common: dict[str, Any] = dict(device=device, mean=mean, std=std, seed=seed, channels_last=channels_last)
     train_tf = BatchTransform(augment=augment, **common)
     valid_tf = BatchTransform(augment="none", **common)
     if isinstance(source, ImageItems):
@@ -110,9 +115,11 @@ class CachedImageLoader:
 
     @property
     def batch_size(self) -> int:
+        """Images per batch (the last of an epoch may have fewer, unless drop_last)."""
         return self.bs
 
     def set_batch_size(self, bs: int) -> None:
+        """Batches of ``bs`` from the next epoch on; whether to drop the last partial batch is decided again."""
         self.bs = bs
         self.drop_last = _drop_last(self.shuffle, self.n, bs)
 
@@ -191,7 +198,7 @@ def _with_skipped(description: str, skipped: list) -> str:
 class SquareImages(Dataset):
     """A dataset of (image, label) -> (uint8 3 x size x size, label), via the shared load_square."""
 
-    def __init__(self, dataset: Dataset, size: int) -> None:
+    def __init__(self, dataset: RelabelledDataset, size: int) -> None:
         self.dataset = dataset
         self.size = size
 
@@ -218,10 +225,12 @@ class TransformedLoader:
         return len(self.loader)
 
     @property
-    def batch_size(self) -> int:
+    def batch_size(self) -> int | None:
+        """Images per batch of the current DataLoader."""
         return self.loader.batch_size
 
     def set_batch_size(self, bs: int) -> None:
+        """Batches of ``bs`` from the next epoch on, from a new DataLoader built by ``make_loader``."""
         self.loader = self.make_loader(bs)
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
@@ -237,7 +246,7 @@ def _dataset_loaders(source: DatasetSource, size: int, bs: int, workers: int, tr
     # Read one item now, so a dataset of the wrong shape fails here with a clear message, not in a worker.
     load_square(source.train[0][0], size)
 
-    def loader(dataset: Dataset, transform: BatchTransform, shuffle: bool) -> TransformedLoader:
+    def loader(dataset: RelabelledDataset, transform: BatchTransform, shuffle: bool) -> TransformedLoader:
         def make_loader(batch_size: int) -> DataLoader:
             return DataLoader(
                 SquareImages(dataset, size), batch_size=batch_size, shuffle=shuffle,
@@ -267,9 +276,11 @@ class FastaiLoader:
 
     @property
     def batch_size(self) -> int | None:
+        """The fastai DataLoader's ``bs``; None when it has none."""
         return getattr(self.dl, "bs", None)
 
     def set_batch_size(self, bs: int) -> None:
+        """Batches of ``bs`` from the next epoch on: the same fastai DataLoader, remade with ``new(bs=bs)``."""
         self.dl = self.dl.new(bs=bs)  # fastai's way: the same DataLoader with other settings
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:

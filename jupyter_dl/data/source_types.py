@@ -3,10 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    import torch
+from typing import Any
 
 
 @dataclass
@@ -25,8 +22,10 @@ class ImageItems:
 class DatasetSource:
     """A user's torch Dataset, split; items are (image tensor / PIL image / path, class index)."""
 
-    train: torch.utils.data.Dataset
-    valid: torch.utils.data.Dataset
+    # Each a torch_dataset.RelabelledDataset (the user's items, labels mapped to class indices). Not named here:
+    # torch_dataset imports this module, and the layout allows no import cycle, not even a type-checking one.
+    train: Any
+    valid: Any
     classes: list[str]
     description: str
 
@@ -35,6 +34,6 @@ class DatasetSource:
 class FastaiSource:
     """A fastai DataLoaders, used as it is (its own transforms, split and batch size)."""
 
-    dls: object
+    dls: Any  # fastai.data.core.DataLoaders (fastai ships no type information)
     classes: list[str]
     description: str

@@ -48,7 +48,8 @@ def _resolve_text(data: str | os.PathLike, namespace: dict | None, options: dict
             raise UserInputError(
                 f"{data!r} is neither an existing path nor a variable in the notebook: check the spelling, "
                 "or pass a folder, a .csv file or \"sample\".")
-    raise UserInputError(f"The path {shown} does not exist: check the spelling and the current directory ({os.getcwd()}).")
+    raise UserInputError(f"The path {shown} does not exist: "
+                         f"check the spelling and the current directory ({os.getcwd()}).")
 
 
 def lookup_name(name: str, namespace: dict | None) -> tuple[bool, Any]:
@@ -93,9 +94,9 @@ def _resolve_object(data: Any, options: dict, name: str | None) -> ImageItems | 
     if dataset is not None:
         return dataset_source(dataset, None, valid_pct=options["valid_pct"], seed=options["seed"], name=name)
     if isinstance(data, tuple) and len(data) == 2:  # (train, valid), already split
-        pair = [as_torch_dataset(part) for part in data]
-        if all(part is not None for part in pair):
-            return dataset_source(pair[0], pair[1], valid_pct=options["valid_pct"], seed=options["seed"], name=name)
+        train, valid = (as_torch_dataset(part) for part in data)
+        if train is not None and valid is not None:
+            return dataset_source(train, valid, valid_pct=options["valid_pct"], seed=options["seed"], name=name)
     what = f"The variable {name!r} holds a {type(data).__name__}" if name else f"Data of type {type(data).__name__}"
     raise UserInputError(f"{what}, which is not supported as data: pass {SUPPORTED_DATA}.")
 
@@ -105,12 +106,14 @@ def _fastai_source(dls: Any, name: str | None) -> FastaiSource:
     if not hasattr(dls, "train") and hasattr(dls, "dls"):  # a Learner: train on its data
         dls = dls.dls
     if not (hasattr(dls, "train") and hasattr(dls, "valid")):
-        what = f"The variable {name!r} holds a fastai {type(dls).__name__}" if name else f"A fastai {type(dls).__name__}"
+        what = (f"The variable {name!r} holds a fastai {type(dls).__name__}" if name
+                else f"A fastai {type(dls).__name__}")
         raise UserInputError(f"{what}, which is not supported as data: pass a fastai DataLoaders "
                              "(e.g. dblock.dataloaders(path)).")
     vocab = getattr(dls, "vocab", None)
     if vocab is None:
-        raise UserInputError("The fastai DataLoaders has no vocab: build it with a CategoryBlock so it has class names.")
+        raise UserInputError("The fastai DataLoaders has no vocab: "
+                             "build it with a CategoryBlock so it has class names.")
     classes = [str(c) for c in vocab]
     n_train, n_valid = len(dls.train_ds), len(dls.valid_ds)
     label = f" {name}" if name else ""

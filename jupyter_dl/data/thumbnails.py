@@ -93,6 +93,7 @@ def clear_memory() -> None:
 
 
 def thumbnail_folder(size: int) -> Path:
+    """The disk cache folder for thumbnails of ``size`` px, created when missing (OSError when it cannot be)."""
     return cache_dir("thumbs", str(int(size)))
 
 

@@ -1,7 +1,8 @@
 """A user's torch Dataset as a source: labels -> class indices, seeded train/valid split."""
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sized
+from typing import Any, cast
 
 import torch
 from torch.utils.data import DataLoader, Dataset
@@ -33,7 +34,7 @@ def dataset_source(train: Dataset, valid: Dataset | None, *, valid_pct: float, s
     classes_attr = getattr(train, "classes", None)
     if classes_attr is not None and all(_is_int(label) for label in labels):
         classes = [str(c) for c in classes_attr]
-        bad = sorted(label for label in set(labels) if not 0 <= label < len(classes))
+        bad = sorted(label for label in set(labels) if isinstance(label, int) and not 0 <= label < len(classes))
         if bad:
             raise UserInputError(
                 f"The dataset has label {bad[0]} but dataset.classes names only {len(classes)} classes: "
@@ -44,7 +45,8 @@ def dataset_source(train: Dataset, valid: Dataset | None, *, valid_pct: float, s
         classes = [str(label) for label in ordered]
         mapping = {label: i for i, label in enumerate(ordered)}
     if len(classes) < 2:
-        raise UserInputError(f"The dataset has only one class ({classes[0]!r}): a classifier needs at least two classes.")
+        raise UserInputError(f"The dataset has only one class ({classes[0]!r}): "
+                             "a classifier needs at least two classes.")
     if valid is None:
         n = len(train_labels)
         n_valid = min(round(n * valid_pct), n - 1)
@@ -52,7 +54,9 @@ def dataset_source(train: Dataset, valid: Dataset | None, *, valid_pct: float, s
         train, valid = torch.utils.data.random_split(train, [n - n_valid, n_valid], generator=generator)
     kind = type(getattr(train, "dataset", train)).__name__
     shown = f"{name} ({kind})" if name else kind
-    description = f"torch Dataset {shown}: {len(train)} train, {len(valid)} valid, {len(classes)} classes"
+    # dataset_labels took len() of both, so they are Sized (torch's Dataset type declares no __len__).
+    n_train, n_valid = len(cast(Sized, train)), len(cast(Sized, valid))
+    description = f"torch Dataset {shown}: {n_train} train, {n_valid} valid, {len(classes)} classes"
     return DatasetSource(train=RelabelledDataset(train, mapping), valid=RelabelledDataset(valid, mapping),
                          classes=classes, description=description)
 
@@ -60,9 +64,10 @@ def dataset_source(train: Dataset, valid: Dataset | None, *, valid_pct: float, s
 def dataset_labels(dataset: Dataset) -> list[int | str]:
     """Every item's label, from .targets / .labels / TensorDataset tensors when present, else by reading items."""
     try:
-        n = len(dataset)
+        n = len(cast(Sized, dataset))  # torch's Dataset type declares no __len__; map-style ones have it
     except TypeError:
-        raise UserInputError(f"The dataset {type(dataset).__name__} has no len(): use a map-style torch Dataset.") from None
+        raise UserInputError(f"The dataset {type(dataset).__name__} has no len(): "
+                             "use a map-style torch Dataset.") from None
     if n < 1:
         raise UserInputError(f"The dataset {type(dataset).__name__} is empty: it needs (image, label) items.")
     for attr in ("targets", "labels"):  # torchvision ImageFolder / CIFAR / MNIST and friends
@@ -99,7 +104,7 @@ class RelabelledDataset(Dataset):
         self.mapping = mapping
 
     def __len__(self) -> int:
-        return len(self.dataset)
+        return len(cast(Sized, self.dataset))  # dataset_source has checked that it has a len()
 
     def __getitem__(self, index: int) -> tuple[Any, int]:
         image, label = _pair(self.dataset, index)

@@ -32,9 +32,11 @@ class BatchTransform:
                  std: Sequence[float] = (0.229, 0.224, 0.225), augment: str = "none", seed: int = 42,
                  channels_last: bool = False) -> None:
         if augment not in AUGMENTS:
-            raise UserInputError(f"augment={augment!r} is not one of {', '.join(map(repr, AUGMENTS))}: pick one of those.")
+            raise UserInputError(f"augment={augment!r} is not one of {', '.join(map(repr, AUGMENTS))}: "
+                                 "pick one of those.")
         if len(mean) != 3 or len(std) != 3 or min(std) <= 0:
-            raise UserInputError(f"mean={tuple(mean)} and std={tuple(std)} must be three numbers each (std above 0), one per RGB channel.")
+            raise UserInputError(f"mean={tuple(mean)} and std={tuple(std)} must be three numbers each "
+                                 "(std above 0), one per RGB channel.")
         self.device = torch.device(device)
         self.augment = augment
         self.channels_last = channels_last
@@ -68,7 +70,8 @@ class BatchTransform:
     @torch.no_grad()
     def denormalize(self, x: torch.Tensor) -> torch.Tensor:
         """Model input -> uint8 0..255 pixels (to show a batch)."""
-        return (x.float() * self.std.to(x.device) + self.mean.to(x.device)).mul(255).round().clamp(0, 255).to(torch.uint8)
+        unit = x.float() * self.std.to(x.device) + self.mean.to(x.device)  # 0..1
+        return unit.mul(255).round().clamp(0, 255).to(torch.uint8)
 
     def layout(self, x: torch.Tensor) -> torch.Tensor:
         """channels_last when asked for, else unchanged."""

@@ -38,10 +38,12 @@ class Change:
 
 
 def plural(n: int, word: str) -> str:
+    """``n`` and ``word``, plural unless n is 1: "1 image", "3 images"."""
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def relative(path: Path | None, root: Path) -> str | None:
+    """``path`` relative to ``root`` in POSIX form for the change log (as it is when outside root; None stays None)."""
     if path is None:
         return None
     try:
@@ -51,6 +53,7 @@ def relative(path: Path | None, root: Path) -> str | None:
 
 
 def log_base(change: Change, catalog: Catalog, root: Path | None) -> dict:
+    """The change-log entry's fields that every back end writes; paths relative to ``root`` (None: the cwd)."""
     base = root if root is not None else Path.cwd()
     return {
         "id": change.id, "time": change.time, "action": change.action, "kind": catalog.kind,

@@ -9,16 +9,19 @@ from ...errors import UserInputError
 
 
 def check_label_text(label: Any) -> str:
+    """``label`` as text; UserInputError when it is blank or holds a line break or control character."""
     if not isinstance(label, str):
         label = str(label)
     if not label.strip():
         raise UserInputError("The new label is empty: type the class name, e.g. 'dog'.")
     if any(ord(ch) < 32 for ch in label):
-        raise UserInputError(f"The label {label!r} contains a line break or control character: type a plain class name.")
+        raise UserInputError(f"The label {label!r} contains a line break or control character: "
+                             "type a plain class name.")
     return label
 
 
 def same_path(a: Path | str, b: Path | str) -> bool:
+    """Whether ``a`` and ``b`` are one file: the same absolute path, or (both existing) the same file on disk."""
     if os.path.normpath(os.path.abspath(a)) == os.path.normpath(os.path.abspath(b)):
         return True
     try:

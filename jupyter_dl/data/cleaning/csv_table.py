@@ -14,7 +14,7 @@ import io
 import os
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from ...errors import UserInputError
 from ..files import label_text, table_path
@@ -30,17 +30,22 @@ class CsvTable:
     """A CSV of (path, label) rows. Only the edited rows' text changes; every other byte stays."""
 
     def __init__(self, catalog: Catalog) -> None:
+        if catalog.csv_path is None:  # build_catalog gives every CSV catalog its file
+            raise UserInputError("This catalog has no CSV file to edit: browse the data set again.")
         self.catalog = catalog
         self.csv_path = Path(catalog.csv_path)
         self.root = Path(catalog.root) if catalog.root is not None else self.csv_path.parent
 
     def check_label(self, label: Any) -> str:
+        """``label`` as text; UserInputError when it is blank or holds a line break or control character."""
         return check_label_text(label)
 
     def check_items(self, items: list[CatalogItem]) -> None:
+        """UserInputError unless the CSV can still be rewritten safely and each item's row holds its path and label."""
         self._read(items)
 
     def has_label(self, label: str) -> bool:
+        """Whether some row of the CSV has this label (False when the file cannot be read)."""
         import pandas as pd
 
         try:
@@ -50,6 +55,7 @@ class CsvTable:
         return self.catalog.label_col in table and label in {label_text(v) for v in table[self.catalog.label_col]}
 
     def relabel(self, change: Change, items: list[CatalogItem], label: str) -> list[ItemChange]:
+        """Rewrite the label of the items' rows; the CSV's previous bytes go to the trash folder."""
         before, document = self._read(items)
         after = document.with_labels({item.row: label for item in items})
         self._save(change, before, after)
@@ -57,6 +63,7 @@ class CsvTable:
                            new_path=item.path, row=item.row) for item in items]
 
     def remove(self, change: Change, items: list[CatalogItem]) -> list[ItemChange]:
+        """Drop the items' rows (the image files stay); the CSV's previous bytes go to the trash folder."""
         before, document = self._read(items)
         rows = {item.row for item in items}
         change._revert["removed_rows"] = [{"row": row, "text": document.record_text(row)} for row in sorted(rows)]
@@ -65,6 +72,7 @@ class CsvTable:
                            new_path=None, row=item.row) for item in items]
 
     def undo(self, change: Change) -> None:
+        """Put back the CSV's bytes from before the change; refuses when the file changed since."""
         revert = change._revert
         name = self.csv_path.name
         try:
@@ -83,12 +91,14 @@ class CsvTable:
         _write_atomic(self.csv_path, before)
 
     def summary(self, change: Change) -> str:
+        """One sentence for the UI: how many rows of which file were relabelled or removed."""
         n = plural(len(change.items), "row")
         if change.action == "remove":
             return f"Removed {n} from {self.csv_path.name} (the image files stay where they are)."
         return f"Relabelled {n} of {self.csv_path.name} as {change.label!r}."
 
     def log_entry(self, change: Change) -> dict:
+        """The change-log entry plus the CSV; for a change also its pre-change copy, new SHA-256 and removed rows."""
         entry = log_base(change, self.catalog, self.root)
         entry["csv"] = relative(self.csv_path, self.root)
         if change.action != "undo":
@@ -110,7 +120,8 @@ class CsvTable:
         except FileNotFoundError:
             raise UserInputError(f"{self.csv_path} no longer exists: refresh the browser.") from None
         except (OSError, ValueError, UnicodeDecodeError) as exc:
-            raise UserInputError(f"Could not read {self.csv_path} ({exc}): check the file and refresh the browser.") from None
+            raise UserInputError(f"Could not read {self.csv_path} ({exc}): "
+                                 "check the file and refresh the browser.") from None
         document = _CsvDocument.parse(raw, shown)
         cols = self.catalog.path_col, self.catalog.label_col
         missing = [col for col in cols if col not in table.columns]
@@ -119,7 +130,7 @@ class CsvTable:
         document.locate(*cols, paths=[str(p) for p in table[self.catalog.path_col]])
         for item in items:
             row = item.row
-            if not isinstance(row, int) or not 0 <= row < len(table) or not same_path(
+            if not isinstance(row, int) or not 0 <= row < len(table) or item.path is None or not same_path(
                     table_path(self.root, str(table[cols[0]].iloc[row])), item.path) or (
                     label_text(table[cols[1]].iloc[row]) != item.label):
                 raise UserInputError(f"{shown} changed since it was browsed ({item.path} is no longer in row {row} "
@@ -133,7 +144,8 @@ class CsvTable:
         try:
             _write_atomic(self.csv_path, after)
         except OSError as exc:
-            raise UserInputError(f"Could not write {self.csv_path} ({exc.strerror or exc}), so nothing was changed.") from None
+            raise UserInputError(f"Could not write {self.csv_path} ({exc.strerror or exc}), "
+                                 "so nothing was changed.") from None
         change.trash = trash
         change._revert.update(before=copy, after_sha256=hashlib.sha256(after).hexdigest())
 
@@ -227,7 +239,7 @@ def _write_record(old_fields: list[str], fields: list[str], original: str) -> st
     return _format(fields, csv.QUOTE_MINIMAL) + ending
 
 
-def _format(fields: list[str], quoting: int) -> str:
+def _format(fields: list[str], quoting: Literal[0, 1, 2, 3]) -> str:  # a csv.QUOTE_* constant
     buffer = io.StringIO()
     # The writer quotes fields holding characters of its line terminator, so keep "\r\n" and cut it off after.
     csv.writer(buffer, quoting=quoting, lineterminator="\r\n").writerow(fields)
@@ -250,10 +262,8 @@ def _write_atomic(path: Path, data: bytes) -> None:
             file.write(data)
             file.flush()
             os.fsync(file.fileno())
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.chmod(temp, os.stat(path).st_mode & 0o7777)  # mkstemp makes 0600; keep the user's permissions
-        except FileNotFoundError:
-            pass
         os.replace(temp, path)
     except BaseException:
         _release_temp(temp)

@@ -16,9 +16,9 @@ import json
 import numbers
 import os
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ...errors import UserInputError
 from ..files import sort_labels
@@ -32,6 +32,34 @@ if TYPE_CHECKING:
 
 CHANGE_LOG = ".jupyter_dl_changes.jsonl"
 EDITABLE_KINDS = ("folder", "csv", "dataframe")
+
+
+class _Backend(Protocol):
+    """What DatasetEditor asks of a back end (:class:`.FolderFiles`, :class:`.CsvTable`, :class:`.FrameTable`)."""
+
+    def check_label(self, label: Any) -> str:
+        ...
+
+    def check_items(self, items: list[CatalogItem]) -> None:
+        ...
+
+    def has_label(self, label: str) -> bool:
+        ...
+
+    def relabel(self, change: Change, items: list[CatalogItem], label: str) -> list[ItemChange]:
+        ...
+
+    def remove(self, change: Change, items: list[CatalogItem]) -> list[ItemChange]:
+        ...
+
+    def undo(self, change: Change) -> None:
+        ...
+
+    def summary(self, change: Change) -> str:
+        ...
+
+    def log_entry(self, change: Change) -> dict:
+        ...
 
 
 class DatasetEditor:
@@ -48,7 +76,7 @@ class DatasetEditor:
         if not catalog.editable or catalog.kind not in EDITABLE_KINDS:
             raise UserInputError(_read_only_message(catalog))
         self.catalog = catalog
-        self._backend = _BACKENDS[catalog.kind](catalog)
+        self._backend: _Backend = _BACKENDS[catalog.kind](catalog)
         self._history: list[Change] = []
         self._memory_log: list[dict] = []
         # A DataFrame's edits live in memory, so its log does too: a file would outlive what it describes.
@@ -88,7 +116,8 @@ class DatasetEditor:
         try:
             self._write_log(undo)
         except OSError as exc:  # the data is back as it was, which is what was asked; only the record is short
-            warnings.warn(f"The undo worked but could not be written to the change log {self.log_path} ({exc}).", stacklevel=2)
+            warnings.warn(f"The undo worked but could not be written to the change log {self.log_path} ({exc}).",
+                          stacklevel=2)
         return undo
 
     # ------------------------------------------------------------------ state
@@ -99,6 +128,7 @@ class DatasetEditor:
 
     @property
     def can_undo(self) -> bool:
+        """Whether :meth:`undo` has a change to revert."""
         return bool(self._history)
 
     def log_entries(self) -> list[dict]:
@@ -120,7 +150,9 @@ class DatasetEditor:
     # ------------------------------------------------------------------ internals
     def _select(self, keys: int | Iterable[int]) -> list[CatalogItem]:
         try:
-            wanted = [int(keys)] if isinstance(keys, numbers.Integral) else list(dict.fromkeys(int(k) for k in keys))
+            # int is an Integral too (named for the type checker); Integral also takes numpy's integers.
+            wanted = ([int(keys)] if isinstance(keys, (int, numbers.Integral))
+                      else list(dict.fromkeys(int(k) for k in keys)))
         except (TypeError, ValueError):
             raise UserInputError(f"Items are chosen by their keys (whole numbers), not {keys!r}: select images "
                                  "in the browser or pass catalog item keys.") from None
@@ -138,7 +170,7 @@ class DatasetEditor:
     def _apply(self, action: str, items: list[CatalogItem], label: str | None) -> Change:
         change = Change(id=_new_id(action), action=action, items=[], time=_now(), summary="", label=label)
         change._revert.update(catalog_items=list(self.catalog.items), catalog_classes=list(self.catalog.classes))
-        if action == "relabel":
+        if label is not None:  # a relabel: remove passes no label
             change.items = self._backend.relabel(change, items, label)
         else:
             change.items = self._backend.remove(change, items)
@@ -164,8 +196,9 @@ class DatasetEditor:
     def _update_catalog(self, change: Change) -> None:
         catalog = self.catalog
         if change.action == "relabel":
-            moved = {c.key: c for c in change.items}
-            catalog.items[:] = [dataclasses.replace(item, label=moved[item.key].new_label, path=moved[item.key].new_path)
+            # (new label, new path) by key; every item of a relabel has a new label.
+            moved = {c.key: (c.new_label, c.new_path) for c in change.items if c.new_label is not None}
+            catalog.items[:] = [dataclasses.replace(item, label=moved[item.key][0], path=moved[item.key][1])
                                 if item.key in moved else item for item in catalog.items]
         else:
             gone = {c.key for c in change.items}
@@ -213,4 +246,4 @@ def _count_below(sorted_rows: list[int], row: int) -> int:
     return bisect.bisect_left(sorted_rows, row)
 
 
-_BACKENDS = {"folder": FolderFiles, "csv": CsvTable, "dataframe": FrameTable}
+_BACKENDS: dict[str, Callable[[Catalog], _Backend]] = {"folder": FolderFiles, "csv": CsvTable, "dataframe": FrameTable}

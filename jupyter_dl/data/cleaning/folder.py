@@ -26,10 +26,13 @@ class FolderFiles:
     """Folder-per-class data sets (also train/ + valid/ folders): a label is a folder."""
 
     def __init__(self, catalog: Catalog) -> None:
+        if catalog.root is None:  # build_catalog gives every folder catalog its root
+            raise UserInputError("This catalog has no root folder to edit in: browse the data set again.")
         self.catalog = catalog
         self.root = Path(catalog.root)
 
     def check_label(self, label: Any) -> str:
+        """``label`` if it can name a class folder; else UserInputError (blank, hidden, a separator, outer spaces)."""
         label = check_label_text(label)
         problem = None
         if label in (".", ".."):
@@ -45,6 +48,7 @@ class FolderFiles:
         return label
 
     def check_items(self, items: list[CatalogItem]) -> None:
+        """UserInputError unless every item's file is still there, in the class folder of its label."""
         for item in items:
             if item.path is None or not os.path.lexists(item.path):
                 raise UserInputError(f"{item.path} no longer exists (it was moved or deleted since the data set "
@@ -54,7 +58,7 @@ class FolderFiles:
     def class_dir(self, item: CatalogItem) -> Path:
         """The item's class folder: ROOT/<label> or ROOT/<train|valid>/<label>."""
         try:
-            parts = item.path.relative_to(self.root).parts
+            parts = _file(item).relative_to(self.root).parts
         except ValueError:
             parts = ()
         depth = 2 if len(parts) >= 3 and parts[0].lower() in SPLIT_DIR_NAMES and parts[1] == item.label else 1
@@ -65,12 +69,14 @@ class FolderFiles:
 
     def has_label(self, label: str) -> bool:
         """Whether a class folder of that name exists (in the root or in a train/valid folder)."""
-        containers = [self.root] + [self.root / name for name in os.listdir(self.root) if name.lower() in SPLIT_DIR_NAMES]
+        containers = [self.root] + [self.root / name for name in os.listdir(self.root)
+                                    if name.lower() in SPLIT_DIR_NAMES]
         return any((folder / label).is_dir() for folder in containers)
 
     def relabel(self, change: Change, items: list[CatalogItem], label: str) -> list[ItemChange]:
+        """Move the files into the ``label`` class folder next to their own (made if missing; clashes get new names)."""
         class_dirs = [self.class_dir(item) for item in items]
-        moves = [(item.path, class_dir.parent / label / item.path.name) for item, class_dir in zip(items, class_dirs)]
+        moves = [(path, class_dir.parent / label / path.name) for path, class_dir in zip(map(_file, items), class_dirs)]
         done, created = move_all(moves, exact=False)
         emptied = self._remove_emptied(items, class_dirs)
         change._revert.update(moves=done, created=created, emptied=emptied)
@@ -78,9 +84,10 @@ class FolderFiles:
                 for item, (src, dst) in zip(items, done)]
 
     def remove(self, change: Change, items: list[CatalogItem]) -> list[ItemChange]:
+        """Move the files into a new trash folder for this change, each at its path within the data set."""
         class_dirs = [self.class_dir(item) for item in items]
         trash = new_trash_dir(self.root, change.id)
-        moves = [(item.path, trash / item.path.relative_to(self.root)) for item in items]
+        moves = [(path, trash / path.relative_to(self.root)) for path in map(_file, items)]
         try:
             done, created = move_all(moves, exact=True)
         except UserInputError:
@@ -98,8 +105,8 @@ class FolderFiles:
         Undo recreates them. rmdir only removes an empty folder, so nothing is lost.
         """
         removed = []
-        for item, class_dir in sorted(zip(items, class_dirs), key=lambda pair: -len(pair[0].path.parts)):
-            folder = item.path.parent
+        for path, class_dir in sorted(zip(map(_file, items), class_dirs), key=lambda pair: -len(pair[0].parts)):
+            folder = path.parent
             while folder == class_dir or class_dir in folder.parents:
                 try:
                     os.rmdir(folder)
@@ -110,12 +117,13 @@ class FolderFiles:
         return removed
 
     def undo(self, change: Change) -> None:
+        """Move every file back and remove the folders the change made; refuses to overwrite anything."""
         moves: list[tuple[Path, Path]] = change._revert["moves"]
-        for src, dst in moves:
+        for _src, dst in moves:
             if not os.path.lexists(dst):
                 raise UserInputError(f"{dst} is no longer there (moved or deleted since this change), so the "
                                      "change cannot be undone: put the file back there and undo again.")
-        for src, dst in moves:
+        for src, _dst in moves:
             if os.path.lexists(src):
                 raise UserInputError(f"Something now occupies {src}, and undo never overwrites, so nothing was "
                                      "changed: move that file away and undo again.")
@@ -123,17 +131,27 @@ class FolderFiles:
         remove_empty_dirs(reversed(change._revert["created"]))
 
     def summary(self, change: Change) -> str:
+        """One sentence for the UI: where the files went (and how many were renamed to avoid a clash)."""
         n = plural(len(change.items), "image")
         if change.action == "remove":
             return f"Moved {n} to the trash folder {relative(change.trash, self.root)}."
-        renamed = sum(c.new_path.name != c.old_path.name for c in change.items)
+        renamed = sum(c.new_path is not None and c.old_path is not None and c.new_path.name != c.old_path.name
+                      for c in change.items)
         note = f" ({renamed} renamed to avoid overwriting a file of the same name)" if renamed else ""
         return f"Relabelled {n} as {change.label!r}: moved to the {change.label!r} class folder{note}."
 
     def log_entry(self, change: Change) -> dict:
+        """The change-log entry plus, for a change (not an undo), the folders it created and removed."""
         entry = log_base(change, self.catalog, self.root)
         revert = change._revert
         if change.action != "undo":
             entry["created_folders"] = [relative(p, self.root) for p in revert.get("created", [])]
             entry["removed_empty_folders"] = [relative(p, self.root) for p in revert.get("emptied", [])]
         return entry
+
+
+def _file(item: CatalogItem) -> Path:
+    """The item's file (check_items has refused items without one)."""
+    if item.path is None:
+        raise UserInputError(f"Item {item.key} has no file: refresh the browser to see the data set as it is now.")
+    return item.path

@@ -22,6 +22,8 @@ class FrameTable:
     def __init__(self, catalog: Catalog) -> None:
         import pandas as pd
 
+        if catalog.table is None:  # build_catalog gives every DataFrame catalog its DataFrame
+            raise UserInputError("This catalog has no DataFrame to edit: browse the data set again.")
         self.catalog = catalog
         self.table: pandas.DataFrame = catalog.table
         self.base = Path(catalog.root) if catalog.root is not None else Path.cwd()
@@ -30,24 +32,29 @@ class FrameTable:
                                  "edited on its own: call df.reset_index(drop=True) first and browse it again.")
 
     def check_label(self, label: Any) -> str:
+        """``label`` as text; UserInputError when it is blank or holds a line break or control character."""
         return check_label_text(label)
 
     def check_items(self, items: list[CatalogItem]) -> None:
+        """UserInputError unless each item's row is still in the DataFrame with the item's path and label."""
         table, label_col, path_col = self.table, self.catalog.label_col, self.catalog.path_col
         if label_col not in table.columns or path_col not in table.columns:
             raise UserInputError(f"The DataFrame has no column {label_col!r} or {path_col!r} any more: "
                                  "browse it again.")
         for item in items:
-            if item.row not in table.index or label_text(table.at[item.row, label_col]) != item.label or (
+            if item.row not in table.index or item.path is None or (
+                    label_text(table.at[item.row, label_col]) != item.label) or (
                     not same_path(table_path(self.base, str(table.at[item.row, path_col])), item.path)):
                 raise UserInputError(f"The DataFrame changed since it was browsed (row {item.row!r} is no longer "
                                      f"{item.path} labelled {item.label!r}): browse it again.")
 
     def has_label(self, label: str) -> bool:
+        """Whether some row of the DataFrame has this label."""
         col = self.catalog.label_col
         return col in self.table and label in {label_text(v) for v in self.table[col]}
 
     def relabel(self, change: Change, items: list[CatalogItem], label: str) -> list[ItemChange]:
+        """Write ``label`` into the items' rows, as the label column's own type where it can hold it."""
         table, col = self.table, self.catalog.label_col
         rows = [item.row for item in items]
         change._revert.update(rows=rows, old_values=[table.at[row, col] for row in rows], dtype=table[col].dtype)
@@ -56,6 +63,7 @@ class FrameTable:
                            new_path=item.path, row=item.row) for item in items]
 
     def remove(self, change: Change, items: list[CatalogItem]) -> list[ItemChange]:
+        """Drop the items' rows from the user's DataFrame, in place (the image files stay)."""
         table = self.table
         rows = [item.row for item in items]
         change._revert.update(removed=table.loc[rows].copy(), index=table.index.copy())
@@ -64,6 +72,7 @@ class FrameTable:
                            new_path=None, row=item.row) for item in items]
 
     def undo(self, change: Change) -> None:
+        """Put back the removed rows, or the old labels with the column's dtype; refuses when a row is gone or taken."""
         if "removed" in change._revert:
             self._restore_rows(change._revert["removed"], change._revert["index"])
             return
@@ -99,12 +108,14 @@ class FrameTable:
             table[col] = merged[col].astype(removed[col].dtype) if col in removed.columns else merged[col]
 
     def summary(self, change: Change) -> str:
+        """One sentence for the UI: how many rows of the DataFrame were relabelled or removed."""
         n = plural(len(change.items), "row")
         if change.action == "remove":
             return f"Removed {n} from the DataFrame (the image files stay where they are)."
         return f"Relabelled {n} of the DataFrame as {change.label!r}."
 
     def log_entry(self, change: Change) -> dict:
+        """The change-log entry: the fields every back end writes, paths relative to the catalog's root."""
         return log_base(change, self.catalog, self.base)
 
 
