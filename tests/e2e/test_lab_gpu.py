@@ -142,7 +142,7 @@ RECORDING = Path(__file__).resolve().parents[1] / "fixtures" / "h100_monitor_his
 REPLAY = f'''
 import json, os, time
 import ipywidgets; from plotly.graph_objects import FigureWidget  # imported before the replay's clock starts
-import jupyter_dl.monitor as monitor
+import jupyter_dl.monitor.sampler as sampler_module
 from jupyter_dl.monitor import DeviceMemory, GpuReading, Reading, Sampler
 records = json.load(open({str(RECORDING)!r}))
 SHOWN, LOOP = 76, (66, 92)   # the first 76 at once as history, then live round the half-duty stretch
@@ -164,7 +164,7 @@ class Replay:
 sampler = Sampler(probe_factory=Replay)
 for _ in range(SHOWN):
     sampler.sample_now()
-monitor.get_sampler = lambda: sampler
+sampler_module.get_sampler = lambda: sampler
 os.cpu_count = lambda: 16   # the H100 machine's cores, not this one's
 get_ipython().run_line_magic("gpu", "--interval 0.5 --history 60")
 '''
