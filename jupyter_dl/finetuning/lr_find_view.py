@@ -5,6 +5,7 @@ A plotly figure in a kernel (it stays in the saved notebook) and one sentence ev
 from __future__ import annotations
 
 import html
+import math
 from typing import Any
 
 from ..ui import frontend
@@ -16,11 +17,14 @@ def lr_find_figure(result: Any) -> Any:
     import plotly.graph_objects as go
 
     fig = go.Figure(go.Scatter(x=list(result.lrs), y=list(result.losses), mode="lines", name="loss"))
-    for name, value in result.suggestions.items():
-        if value is None:
-            continue
-        fig.add_vline(x=value, line_dash="dot" if name != "valley" else "solid",
-                      annotation_text=f"{name} {value:.1e}", annotation_position="top")
+    marked = [(name, value) for name, value in result.suggestions.items() if value is not None]
+    for row, (name, value) in enumerate(sorted(marked, key=lambda pair: pair[1])):
+        fig.add_vline(x=value, line_dash="dot" if name != "valley" else "solid")
+        # Its own label, not add_vline's: on a log axis plotly puts those at 10**x (plotly.py #2580).
+        # Annotations on a log axis take log10(x); the rows keep close suggestions' labels apart.
+        fig.add_annotation(x=math.log10(value), y=1 - 0.08 * row, xref="x", yref="paper", text=f"{name} {value:.1e}",
+                           showarrow=False, xanchor="left", yanchor="top", xshift=3, font=dict(size=11),
+                           bgcolor="rgba(255,255,255,0.7)")
     fig.update_layout(xaxis_type="log", xaxis_title="learning rate", yaxis_title="loss (smoothed)",
                       title=f"LR finder: suggested {result.suggested:.1e} (valley)", height=360,
                       margin=dict(l=50, r=20, t=50, b=40))

@@ -107,3 +107,4 @@ def test_suggestions_skip_the_ends_and_need_enough_points():
     assert suggest_lrs(LRS[:10].tolist(), curve()[:10].tolist(), 100) == {}
     suggestions = suggest_lrs(LRS.tolist(), curve().tolist(), 100)
     assert set(suggestions) == {"valley", "minimum", "steep", "slide"}
+
