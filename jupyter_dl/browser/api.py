@@ -77,7 +77,7 @@ def browse(target: Any, *, namespace: dict | None = None, size: int = 128, page_
                                    split=split)
     from ..ui import frontend
 
-    if frontend.widgets_available():
+    if frontend.figure_widgets_available():
         try:
             from .widget import Browser
 

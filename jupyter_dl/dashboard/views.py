@@ -1,7 +1,7 @@
 """Which live view a training run gets: the widget dashboard, or the display-handle progress.
 
 Every view is an event subscriber (``view(event)``) with ``view.close(status, summary=None)``.
-Where the widget dashboard renders is decided by :func:`jupyter_dl.ui.frontend.widgets_available`.
+Where the widget dashboard renders is decided by :func:`jupyter_dl.ui.frontend.figure_widgets_available`.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def make_training_view(*, total_epochs: int | None, title: str = "", quiet: bool
     """
     if quiet:
         return None
-    if frontend.widgets_available():
+    if frontend.figure_widgets_available():
         try:
             from .widget import Dashboard  # imports ipywidgets and plotly: only where they can show
 

@@ -1,12 +1,14 @@
 """Where the code runs and what that front end can show: the one place that decides.
 
 Every view asks here, never checks on its own: :func:`in_kernel` (display handles update in
-place), :func:`widgets_available` (the live widget views can render) and, for the rare caller
-that needs the shell itself, :func:`kernel_shell`. Imports nothing heavy at import time.
+place), :func:`widgets_available` (jupyter_dl's anywidgets render), :func:`figure_widgets_available`
+(plotly's ``FigureWidget`` renders too), :func:`frontend` (Colab, VS Code or a Jupyter page) and, for
+the rare caller that needs the shell itself, :func:`kernel_shell`. Imports nothing heavy at import time.
 """
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 # JUPYTER_DL_WIDGETS=0 turns the widget views off (the display-handle views are used);
@@ -54,28 +56,53 @@ def frontend_takes_input(shell: Any) -> bool:
     return True
 
 
+COLAB, VSCODE, JUPYTER = "colab", "vscode", "jupyter"
+
+
+def frontend() -> str | None:
+    """Which page shows this kernel's output: "colab", "vscode", "jupyter" (JupyterLab, Notebook 7 or 6,
+    Paperspace, ...; the kernel cannot tell those apart: the page's own code does), or None outside a kernel.
+
+    Colab's kernel imports ``google.colab``; VS Code starts kernels with ``VSCODE_PID`` set (plotly's
+    renderer choice reads the same variable).
+    """
+    if kernel_shell() is None:
+        return None
+    if "google.colab" in sys.modules:
+        return COLAB
+    if os.environ.get("VSCODE_PID"):
+        return VSCODE
+    return JUPYTER
+
+
 def widget_packages() -> bool:
-    """ipywidgets, anywidget and a plotly whose FigureWidget is an anywidget (plotly >= 6)."""
+    """ipywidgets (7.7+ or 8) and anywidget importable: what every live widget of jupyter_dl is built on."""
     try:
         import anywidget  # noqa: F401
         import ipywidgets  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def plotly_figure_widgets() -> bool:
+    """plotly >= 6, whose ``FigureWidget`` is an anywidget (plotly 5's needs a front-end extension of its own)."""
+    try:
         import plotly
     except ImportError:
         return False
     try:
-        major = int(str(plotly.__version__).split(".")[0])
+        return int(str(plotly.__version__).split(".")[0]) >= 6
     except ValueError:
         return False
-    return major >= 6
 
 
 def widgets_available() -> bool:
-    """True where the live widget views can be shown.
+    """True where jupyter_dl's live widgets (anywidgets: the Stop control, the browser's grid, ...) render.
 
-    In a Jupyter kernel, with ipywidgets (7.7+ or 8), anywidget and plotly >= 6
-    importable, unless ``JUPYTER_DL_WIDGETS=0``; and not when the cell was sent
-    by a non-interactive client (nbclient / nbconvert / papermill), unless
-    ``JUPYTER_DL_WIDGETS=1``.
+    In a Jupyter kernel, with ipywidgets and anywidget importable, unless ``JUPYTER_DL_WIDGETS=0``; not in
+    VS Code (its widget manager does not load anywidget's module: anywidget #684) and not when the cell was
+    sent by a non-interactive client (nbclient / nbconvert / papermill), unless ``JUPYTER_DL_WIDGETS=1``.
     """
     flag = os.environ.get(WIDGETS_ENV, "").strip().lower()
     if flag in _OFF:
@@ -83,4 +110,15 @@ def widgets_available() -> bool:
     shell = kernel_shell()
     if shell is None or not widget_packages():
         return False
-    return flag in _ON or frontend_takes_input(shell)
+    if flag in _ON:
+        return True
+    return frontend() != VSCODE and frontend_takes_input(shell)
+
+
+def figure_widgets_available() -> bool:
+    """True where live plotly figures (``FigureWidget``) render too: :func:`widgets_available` and plotly >= 6.
+
+    Where this is False but :func:`widgets_available` is True (plotly 5, e.g. Colab's pinned stack), views
+    draw their charts as SVG or a static plotly figure instead.
+    """
+    return widgets_available() and plotly_figure_widgets()

@@ -3,6 +3,8 @@
 No wall clock: throttling runs on a fake clock the test advances.
 """
 import json
+import sys
+import types
 
 import pytest
 
@@ -277,7 +279,7 @@ def test_views_fall_back_to_the_progress_display_without_widgets(monkeypatch):
     assert frontend.widgets_available() is False                         # no kernel here
     assert isinstance(views.make_training_view(total_epochs=2), ProgressView)
     assert views.make_training_view(total_epochs=2, quiet=True) is None
-    monkeypatch.setattr(frontend, "widgets_available", lambda: True)
+    monkeypatch.setattr(frontend, "figure_widgets_available", lambda: True)
     monkeypatch.setattr("IPython.display.display", lambda *a, **k: None)
     calls = []
     view = views.make_training_view(total_epochs=2, title="t", mode="background", on_stop=calls.append)
@@ -311,3 +313,26 @@ def test_kernel_id_from_the_connection_file():
     assert kernel_id_from_connection_file("kernel-v3-1234.json") == "v3-1234"
     assert kernel_id_from_connection_file("other.json") == ""
     assert StopControl(kernel_id="x").kernel_id == "x"
+
+
+def test_which_front_end_and_what_it_renders(monkeypatch):
+    class Shell:                       # stands in for ipykernel's shell (matched by class name)
+        pass
+
+    Kernel = type("ZMQInteractiveShell", (Shell,), {})
+    monkeypatch.setattr(frontend, "kernel_shell", lambda: Kernel())
+    monkeypatch.setattr(frontend, "frontend_takes_input", lambda shell: True)
+    monkeypatch.delenv("VSCODE_PID", raising=False)
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    assert frontend.frontend() == "jupyter" and frontend.widgets_available()
+    assert frontend.figure_widgets_available() is frontend.plotly_figure_widgets()
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    assert frontend.frontend() == "colab" and frontend.widgets_available()
+    monkeypatch.delitem(sys.modules, "google.colab")
+    monkeypatch.setenv("VSCODE_PID", "4242")     # VS Code cannot load anywidget modules: no live widgets
+    assert frontend.frontend() == "vscode" and not frontend.widgets_available()
+    assert not frontend.figure_widgets_available()
+    monkeypatch.setenv("JUPYTER_DL_WIDGETS", "1")
+    assert frontend.widgets_available()
+    monkeypatch.setattr(frontend, "kernel_shell", lambda: None)
+    assert frontend.frontend() is None

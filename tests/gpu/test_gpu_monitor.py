@@ -334,7 +334,7 @@ def test_magic_without_widgets_falls_back_to_the_table(shell, fake_sampler, caps
 
 
 def test_magic_shows_the_live_widget_and_stop_ends_it(shell, fake_sampler, shown, monkeypatch, capsys):
-    monkeypatch.setattr(frontend, "widgets_available", lambda: True)
+    monkeypatch.setattr(frontend, "figure_widgets_available", lambda: True)
     shell.run_line_magic("gpu", "--interval 0.5 --history 120")
     monitor = view.active_monitor()
     assert monitor is not None and monitor.interval == 0.5 and monitor.history_seconds == 120
