@@ -3,132 +3,30 @@
 Everything a magic does is one call to a feature's API with the same options
 (``%finetune`` -> :func:`jupyter_dl.finetuning.finetune`, ``%browse`` ->
 :func:`jupyter_dl.browser.browse`, ...); the help (``%finetune?``) is generated
-from the arguments below. Options that several magics share are declared once,
-as argument groups (:func:`data_source_arguments`, :func:`training_arguments`).
-Bad input raises ``UsageError`` itself, which IPython prints as one line: the
-APIs' :class:`~jupyter_dl.errors.UserInputError` is translated in one place,
-:func:`usage_errors`.
+from the arguments below. Reading the line (shared option groups, exact option names, the one
+translation of the APIs' errors into ``UsageError``) is :mod:`jupyter_dl.magic_args`'s job.
 """
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar, overload
+from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
 
-from .errors import UserInputError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-@contextlib.contextmanager
-def usage_errors() -> Iterator[None]:
-    """Bad input found by an API (:class:`UserInputError`) becomes the magic's one-line ``UsageError``."""
-    try:
-        yield
-    except UserInputError as exc:
-        raise UsageError(str(exc)) from None
-
-
-def check_name(name: str) -> str:
-    """``--as NAME`` must be a Python variable name."""
-    if not name.isidentifier():
-        raise UsageError(f"--as needs a Python variable name, not {name!r}.")
-    return name
-
-
-@overload
-def _unquote(token: str) -> str: ...
-@overload
-def _unquote(token: None) -> None: ...
-def _unquote(token: str | None) -> str | None:
-    """IPython's splitter keeps quotes ('a b' stays quoted): drop one matching pair."""
-    if token and len(token) >= 2 and token[0] == token[-1] and token[0] in "'\"":
-        return token[1:-1]
-    return token
-
-
-def _lr(text: str) -> float | str:
-    if text == "find":
-        return "find"
-    try:
-        value = float(text)
-    except ValueError:
-        raise UsageError(f"--lr takes a number (e.g. 3e-3) or 'find', not {text!r}.") from None
-    return value
-
-
-def _split_positionals(words: list[str], magic: str) -> tuple[str | None, str]:
-    words = [_unquote(w) for w in words]
-    if len(words) == 1:
-        return None, words[0]
-    if len(words) == 2:
-        return words[0], words[1]
-    raise UsageError(
-        f"%{magic} takes DATA or ARCH DATA, got {len(words)} words ({' '.join(words)}): "
-        "quote paths that contain spaces."
-    )
-
-
-def _apply(arguments: list[Callable[[F], F]], func: F) -> F:
-    for decorate in reversed(arguments):
-        func = decorate(func)
-    return func
-
-
-def data_source_arguments(func: F) -> F:
-    """How DATA is read and split: the options every magic that reads a data set shares."""
-    return _apply([
-        argument("--label-col", default="label", help="CSV/DataFrame column holding labels (default label)"),
-        argument("--path-col", default="path", help="CSV/DataFrame column holding image paths (default path)"),
-        argument("--label-re", default=None,
-                 help="regex with one group that takes the label from each file name, e.g. '^(.*)_\\d+\\.jpg$'"),
-        argument("--valid-pct", type=float, default=0.2,
-                 help="share of images held out for validation when the data has no valid/ split (default 0.2)"),
-        argument("--seed", type=int, default=42, help="random seed for the split, shuffling and init (default 42)"),
-    ], func)
-
-
-def data_source_options(args: Any) -> dict[str, Any]:
-    """The :func:`data_source_arguments` as API keyword arguments."""
-    return dict(label_col=_unquote(args.label_col), path_col=_unquote(args.path_col),
-                label_re=_unquote(args.label_re), valid_pct=args.valid_pct, seed=args.seed)
-
-
-def training_arguments(func: F) -> F:
-    """The data/model/device options %finetune and %lr_find share (the data source's among them)."""
-    return _apply([
-        argument("words", nargs="+", metavar="[ARCH] DATA",
-                 help="DATA: a folder (one sub-folder per class, or train/ and valid/), a .csv file, "
-                      "'sample', or the name of a variable holding a DataFrame, torch Dataset or fastai "
-                      "DataLoaders. ARCH (optional, first): a timm or torchvision model name, or a "
-                      "variable holding an nn.Module; default efficientnet_lite0 (weights ship offline)."),
-        argument("--bs", type=int, default=64, help="batch size (default 64)"),
-        argument("--size", type=int, default=224, help="image side in pixels (default 224)"),
-        data_source_arguments,
-        argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)"),
-        argument("--precision", default="auto", help="auto, fp32, bf16 or fp16 (default auto: mixed on CUDA)"),
-        argument("--workers", type=int, default=None,
-                 help="threads decoding images once into the cache (default: number of CPU cores, at most 8)"),
-        argument("--weights", default=None, help="a local checkpoint file to start from (.pth, .pt, .safetensors)"),
-        argument("--no-pretrained", action="store_true", help="start from random weights"),
-        argument("--aug", default="light", choices=["none", "light", "flip"],
-                 help="batch augmentation: none, light (zoom/rotate/shift/lighting) or flip (light + "
-                      "horizontal flips; for photos) (default light)"),
-        argument("--as", dest="as_", default="learn", metavar="NAME",
-                 help="variable the learner is stored in (default learn)"),
-        argument("--quiet", action="store_true", help="no progress display, only the final summary"),
-    ], func)
-
-
-def training_options(args: Any) -> dict[str, Any]:
-    """The :func:`training_arguments` as API keyword arguments (not ``words``, ``--as``, ``--quiet``)."""
-    return dict(bs=args.bs, size=args.size, device=args.device, precision=args.precision, workers=args.workers,
-                weights=_unquote(args.weights), pretrained=not args.no_pretrained, augment=args.aug,
-                **data_source_options(args))
+from .magic_args import (
+    check_name,
+    data_source_arguments,
+    data_source_options,
+    exact_options,
+    parse_line,
+    parse_lr,
+    split_positionals,
+    training_arguments,
+    training_options,
+    unquote,
+    usage_errors,
+)
 
 
 @magics_class
@@ -142,6 +40,7 @@ class DLMagics(Magics):
             raise UsageError("jupyter_dl's magics run in an IPython shell: load them with %load_ext jupyter_dl.")
         return self.shell.user_ns
 
+    @exact_options
     @magic_arguments()
     @training_arguments
     @argument("--epochs", type=int, default=1, help="epochs with the whole model unfrozen (default 1)")
@@ -168,21 +67,22 @@ class DLMagics(Magics):
             %finetune resnet34 data/pets --label-re '^(.*)_\\d+\\.jpg$' --aug flip
             %finetune data/flowers --lr find --as flowers_learn
         """
-        args = parse_argstring(self.finetune, line)
+        args = parse_line(self.finetune, line, "finetune")
         check_name(args.as_)
-        arch, data = _split_positionals(args.words, "finetune")
+        arch, data = split_positionals(args.words, "finetune")
         metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
         from .finetuning import api
 
         with usage_errors():
             learner = api.finetune(
                 data, arch=arch, epochs=args.epochs, freeze_epochs=args.freeze_epochs,
-                lr=_lr(args.lr) if args.lr is not None else None, metrics=metrics, train_bn=not args.no_train_bn,
+                lr=parse_lr(args.lr) if args.lr is not None else None, metrics=metrics, train_bn=not args.no_train_bn,
                 background=args.background, auto_bs=args.auto_bs,
                 quiet=args.quiet, namespace=self.user_ns, learner_name=args.as_, **training_options(args),
             )
         self.user_ns[args.as_] = learner
 
+    @exact_options
     @magic_arguments()
     @training_arguments
     @argument("--start-lr", type=float, default=1e-7, help="lowest learning rate tried (default 1e-7)")
@@ -197,9 +97,9 @@ class DLMagics(Magics):
 
             %lr_find sample --size 64
         """
-        args = parse_argstring(self.lr_find, line)
+        args = parse_line(self.lr_find, line, "lr_find")
         check_name(args.as_)
-        arch, data = _split_positionals(args.words, "lr_find")
+        arch, data = split_positionals(args.words, "lr_find")
         from .finetuning import api
 
         with usage_errors():
@@ -209,6 +109,7 @@ class DLMagics(Magics):
             )
         self.user_ns[args.as_] = learner
 
+    @exact_options
     @magic_arguments()
     @argument("words", nargs="+", metavar="TARGET",
               help="what to browse: anything %%finetune takes as DATA (a folder, a .csv file, 'sample', or the "
@@ -232,10 +133,10 @@ class DLMagics(Magics):
             %browse labels.csv --label-col breed
             %browse learn
         """
-        args = parse_argstring(self.browse, line)
+        args = parse_line(self.browse, line, "browse")
         if args.as_ is not None:
             check_name(args.as_)
-        words = [_unquote(w) for w in args.words]
+        words = [unquote(w) for w in args.words]
         if len(words) != 1:
             raise UsageError(f"%browse takes one TARGET, got {len(words)} words ({' '.join(words)}): "
                              "quote paths that contain spaces.")
@@ -243,10 +144,11 @@ class DLMagics(Magics):
 
         with usage_errors():
             browser = api.browse(words[0], namespace=self.user_ns, size=args.size, page_size=args.page_size,
-                                 label=_unquote(args.label), split=args.split, **data_source_options(args))
+                                 label=unquote(args.label), split=args.split, **data_source_options(args))
         if args.as_ is not None:
             self.user_ns[args.as_] = browser
 
+    @exact_options
     @magic_arguments()
     @argument("names", nargs="*", metavar="NAME",
               help="runs to show and compare: a run folder's name, or a unique start or part of it "
@@ -266,13 +168,14 @@ class DLMagics(Magics):
             %runs --last 2
             %runs 20261127-0001 20261127-0002 --metric accuracy
         """
-        args = parse_argstring(self.runs, line)
+        args = parse_line(self.runs, line, "runs")
         from .history import api
 
         with usage_errors():
-            api.show_runs(*[_unquote(n) for n in args.names], metric=args.metric, last=args.last,
-                          root=_unquote(args.root))
+            api.show_runs(*[unquote(n) for n in args.names], metric=args.metric, last=args.last,
+                          root=unquote(args.root))
 
+    @exact_options
     @magic_arguments()
     @argument("--interval", default=1.0, metavar="SECONDS",
               help="seconds between readings (default 1, at least 0.1)")
@@ -292,7 +195,7 @@ class DLMagics(Magics):
             %gpu --interval 0.5
             %gpu --once
         """
-        args = parse_argstring(self.gpu, line)
+        args = parse_line(self.gpu, line, "gpu")
         from .gpu import api
 
         if args.stop:
