@@ -34,6 +34,7 @@ import numpy as np
 
 from ..paths import cache_dir, write_atomic
 from .catalog import Catalog, CatalogItem, non_image_files
+from .images import flatten_to_rgb
 
 MIN_SIDE = 32             # px: smaller on either side is "small"
 MAX_ASPECT = 4.0          # long side / short side beyond this is "extreme aspect"
@@ -43,7 +44,7 @@ NEAR_DUPLICATE_COLOUR = 12.0  # max mean absolute difference of the 4 x 4 RGB th
 LAYOUT_SIZE = 4           # the colour thumbnail is LAYOUT_SIZE x LAYOUT_SIZE RGB
 HASH_SIZE = 8             # 8 x 8 = 64 bits
 HASH_INPUT = 32           # px: the grey image whose DCT is taken
-CACHE_VERSION = 4
+CACHE_VERSION = 5   # 5: transparent images hashed as composited on white
 CHUNK = 32                # files per thread task (a progress step)
 _EXIF_ORIENTATION = 0x0112
 
@@ -317,7 +318,7 @@ def perceptual_hash(image) -> tuple[int, bytes]:
     """(64-bit pHash, 4 x 4 RGB thumbnail as 48 bytes) of a PIL image."""
     from PIL import Image
 
-    rgb = image.convert("RGB").resize((HASH_INPUT, HASH_INPUT), Image.Resampling.BOX)
+    rgb = flatten_to_rgb(image).resize((HASH_INPUT, HASH_INPUT), Image.Resampling.BOX)
     grey = np.asarray(rgb, dtype=np.float64) @ np.array([0.299, 0.587, 0.114])
     # Rounded, so coefficients that are zero but for float noise (flat areas) compare as zero, not at random.
     lowest = np.round((_DCT @ grey @ _DCT.T)[:HASH_SIZE, :HASH_SIZE].ravel(), 6)

@@ -118,6 +118,15 @@ def _as_rgb(img: PIL.Image.Image) -> PIL.Image.Image:
 
     if img.getexif().get(_EXIF_ORIENTATION, 1) != 1:  # phone photos stored sideways
         img = ImageOps.exif_transpose(img)
+    return flatten_to_rgb(img)
+
+
+def flatten_to_rgb(img: PIL.Image.Image) -> PIL.Image.Image:
+    """Any mode -> RGB: transparency composited on white, 16-bit and float images scaled to 0..255.
+
+    Never PIL's plain ``convert("RGB")`` of a palette image with transparency, which prints a
+    UserWarning ("Palette images with Transparency expressed in bytes ...") into the cell's output.
+    """
     if img.mode == "RGB":
         return img
     has_alpha = img.mode in ("LA", "RGBA", "PA") or (img.mode == "P" and "transparency" in img.info)

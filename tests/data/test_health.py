@@ -169,3 +169,24 @@ def test_sizes_are_as_shown_for_photos_stored_sideways(tmp_path):
     report = check_health(catalog)
     key = keys_of(catalog, "sideways.jpg")[0]
     assert report.sizes[key] == (60, 300) and report.extreme_aspect == [key]
+
+
+def test_a_palette_image_with_transparency_checks_quietly(tmp_path):
+    """PIL warns when such an image is converted to RGB directly; the health check (a background thread
+    under %browse) printed that warning into the cell. Checked and hashed now without a word."""
+    import warnings
+
+    from PIL import Image
+
+    root = make_image_folder(tmp_path / "pets", classes={"cat": 3, "dog": 3}, size=32)
+    icon = Image.new("P", (32, 32))
+    icon.putpalette([0, 0, 0, 255, 0, 0, 0, 255, 0] + [0] * 759)
+    icon.paste(1, (8, 8, 24, 24))
+    icon.paste(2, (0, 0, 8, 8))
+    # partial alpha on several palette entries: PIL keeps it as bytes, the case it warns about
+    icon.save(root / "cat" / "icon.png", transparency=bytes([0, 128, 64] + [255] * 253))
+    assert isinstance(Image.open(root / "cat" / "icon.png").info["transparency"], bytes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        report = check_health(build_catalog(root))
+    assert report.counts().get("unreadable", 0) == 0
