@@ -22,13 +22,45 @@ from .errors import UserInputError
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+# API keywords whose magic option is not just the keyword with dashes (the rest come from the parser).
+RENAMED = {"augment": "--aug", "learner_name": "--as", "label": "--class"}
+_KEYWORD = re.compile(r"\b(?P<name>[a-z][a-z_]*)=(?P<value>'[^']*'|\"[^\"]*\"|[^\s,;:)]+)?")
+
+
 @contextlib.contextmanager
-def usage_errors() -> Iterator[None]:
-    """Bad input found by an API (:class:`UserInputError`) becomes the magic's one-line ``UsageError``."""
+def usage_errors(magic_func: Callable | None = None) -> Iterator[None]:
+    """Bad input found by an API (:class:`UserInputError`) becomes the magic's one-line ``UsageError``.
+
+    The APIs name their Python keywords (``pass path_col= and label_col=``, ``use device='cpu'``); in a
+    magic the sentence names the magic's options instead (``pass --path-col and --label-col``,
+    ``use --device cpu``).
+    """
     try:
         yield
     except UserInputError as exc:
-        raise UsageError(str(exc)) from None
+        message = str(exc)
+        if magic_func is not None:
+            message = as_options(message, option_names(magic_func))
+        raise UsageError(message) from None
+
+
+def option_names(magic_func: Callable) -> dict[str, str]:
+    """API keyword -> the magic's option that sets it (``label_col`` -> ``--label-col``)."""
+    usage = magic_func.parser.format_usage()  # type: ignore[attr-defined]  # set by @magic_arguments()
+    options = {name[2:].replace("-", "_"): name for name in re.findall(r"--[a-z][a-z-]*", usage)}
+    return {**options, **{k: v for k, v in RENAMED.items() if v in usage}}
+
+
+def as_options(message: str, options: dict[str, str]) -> str:
+    """``message`` with ``keyword=value`` of known keywords written as ``--option value``."""
+    def replace(match: re.Match) -> str:
+        option = options.get(match.group("name"))
+        if option is None:
+            return match.group(0)
+        value = (match.group("value") or "").strip("'\"")
+        return f"{option} {value}" if value else option
+
+    return _KEYWORD.sub(replace, message)
 
 
 def check_name(name: str) -> str:

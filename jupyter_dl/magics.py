@@ -73,7 +73,7 @@ class DLMagics(Magics):
         metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
         from .finetuning import api
 
-        with usage_errors():
+        with usage_errors(self.finetune):
             learner = api.finetune(
                 data, arch=arch, epochs=args.epochs, freeze_epochs=args.freeze_epochs,
                 lr=parse_lr(args.lr) if args.lr is not None else None, metrics=metrics, train_bn=not args.no_train_bn,
@@ -102,7 +102,7 @@ class DLMagics(Magics):
         arch, data = split_positionals(args.words, "lr_find")
         from .finetuning import api
 
-        with usage_errors():
+        with usage_errors(self.lr_find):
             learner = api.lr_find(
                 data, arch=arch, start_lr=args.start_lr, end_lr=args.end_lr, num_it=args.num_it,
                 quiet=args.quiet, namespace=self.user_ns, **training_options(args),
@@ -142,7 +142,7 @@ class DLMagics(Magics):
                              "quote paths that contain spaces.")
         from .browser import api
 
-        with usage_errors():
+        with usage_errors(self.browse):
             browser = api.browse(words[0], namespace=self.user_ns, size=args.size, page_size=args.page_size,
                                  label=unquote(args.label), split=args.split, **data_source_options(args))
         if args.as_ is not None:
@@ -171,7 +171,7 @@ class DLMagics(Magics):
         args = parse_line(self.runs, line, "runs")
         from .history import api
 
-        with usage_errors():
+        with usage_errors(self.runs):
             api.show_runs(*[unquote(n) for n in args.names], metric=args.metric, last=args.last,
                           root=unquote(args.root))
 
@@ -202,5 +202,5 @@ class DLMagics(Magics):
             if not api.stop_gpu_monitor():
                 print("No live GPU monitor is running in this kernel.")
             return
-        with usage_errors():
+        with usage_errors(self.gpu):
             api.gpu_monitor(interval=args.interval, once=args.once, history=args.history)

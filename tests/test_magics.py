@@ -39,3 +39,18 @@ def test_a_bad_value_names_the_option_and_points_to_the_help(shell):
         shell.run_line_magic("finetune", "sample --epochs x")
     with pytest.raises(UsageError, match=r"takes DATA or ARCH DATA, got 3 words"):
         shell.run_line_magic("finetune", "a b c")
+
+
+def test_messages_name_the_magics_options_not_python_keywords(shell, tmp_path):
+    table = tmp_path / "labels.csv"
+    table.write_text("file,breed\na.png,cat\n")
+    with pytest.raises(UsageError) as error:
+        shell.run_line_magic("finetune", f"{table} --quiet")
+    assert "pass --path-col and --label-col to name the right ones" in str(error.value)
+    assert "path_col=" not in str(error.value)
+    # the Python API keeps its own names
+    import jupyter_dl
+    from jupyter_dl.errors import UserInputError
+
+    with pytest.raises(UserInputError, match="pass path_col= and label_col="):
+        jupyter_dl.finetune(table, quiet=True)
