@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import warnings
 from typing import Any
 
@@ -15,12 +14,9 @@ from ..errors import UserInputError
 
 def is_learner(value: Any) -> bool:
     """The learner ``%finetune`` leaves, or a fastai ``Learner`` (not its DataLoaders)."""
-    # never imported: cannot be one of ours (and no torch import)
-    ours = sys.modules.get("jupyter_dl.finetuning.learner")
-    if ours is not None and isinstance(value, ours.Learner):
-        return True
-    return (type(value).__module__.startswith("fastai") and hasattr(value, "dls") and hasattr(value, "model")
-            and hasattr(value, "get_preds"))
+    from .interpretation import is_fastai, is_ours
+
+    return is_ours(value) or (is_fastai(value) and hasattr(value, "model"))
 
 
 def _learner_in(target: Any, namespace: dict | None) -> Any | None:
@@ -37,13 +33,17 @@ def _learner_in(target: Any, namespace: dict | None) -> Any | None:
 
 def browse(target: Any, *, namespace: dict | None = None, size: int = 128, page_size: int = 48,
            label: str | None = None, split: str = "all", label_col: str = "label", path_col: str = "path",
-           label_re: str | None = None, valid_pct: float = 0.2, seed: int = 42, show: bool = True):
+           label_re: str | None = None, valid_pct: float = 0.2, seed: int = 42, data: Any = None,
+           show: bool = True):
     """Look at a data set (or a learner's mistakes), find what is broken or mislabelled, and fix it.
 
     ``target``: anything ``%finetune`` accepts as DATA (a folder, a CSV file, ``"sample"``, a
     DataFrame, a torch Dataset, fastai DataLoaders, or a variable's name with ``namespace``), or
     a learner (the one ``%finetune`` leaves, or a fastai ``Learner``): then the model's mistakes
-    on the validation images, worst first, with the confusion matrix.
+    on the validation images, worst first, with the confusion matrix; with ``data`` (anything
+    ``%finetune`` accepts), its mistakes on that test set instead (see
+    :func:`~jupyter_dl.browser.evaluation.evaluate`: ``label_col``, ``path_col`` and ``label_re`` then
+    describe ``data``).
     ``size``: thumbnail side in pixels (32..512); ``page_size``: thumbnails per page (1..500);
     ``label`` / ``split``: start filtered to one class / "train" or "valid".
     ``label_col``, ``path_col``, ``label_re``, ``valid_pct``, ``seed``: as for ``%finetune`` (same
@@ -62,8 +62,17 @@ def browse(target: Any, *, namespace: dict | None = None, size: int = 128, page_
     if split not in SPLITS:
         raise UserInputError(f"--split must be one of {', '.join(SPLITS)}, not {split!r}.")
     learner = _learner_in(target, namespace)
-    interpretation = None
-    if learner is not None:
+    interpretation: Any = None
+    if data is not None and learner is None:
+        raise UserInputError("--data gives a test set to score a learner on: browse a learner with it "
+                             "(e.g. %browse learn --data data/test), or browse the data itself (%browse data/test).")
+    if learner is not None and data is not None:
+        from .evaluation import evaluate
+
+        interpretation = evaluate(learner, data, namespace=namespace, label_col=label_col, path_col=path_col,
+                                  label_re=label_re)
+        catalog = interpretation.catalog
+    elif learner is not None:
         from .interpretation import interpret
 
         interpretation = interpret(learner, namespace=namespace)
@@ -77,7 +86,7 @@ def browse(target: Any, *, namespace: dict | None = None, size: int = 128, page_
                                    split=split)
     from ..ui import frontend
 
-    if frontend.figure_widgets_available():
+    if frontend.widgets_available():
         try:
             from .widget import Browser
 

@@ -1,9 +1,10 @@
 """The browser's two plots: images per class (bars) and the confusion matrix (heatmap).
 
-Both are plotly ``FigureWidget``\\ s whose clicks come back to the kernel
-(``trace.on_click``): a bar filters the grid to its class, a matrix cell to the
-items of that (actual, predicted) pair. The figures are also plain dicts for the
-static rendering (no kernel needed there).
+Each is a plain plotly figure dict, shown live by :func:`live_chart`: a plotly ``FigureWidget``
+where those render (plotly >= 6), else an :class:`~jupyter_dl.browser.svg_chart.SvgChart` that
+draws the same dict as SVG (plotly 5: Colab's pinned stack, classic Notebook 6). Clicks come back
+to the kernel either way: a bar filters the grid to its class, a matrix cell to the items of that
+(actual, predicted) pair. The snapshot draws the dicts as SVG too (:mod:`.svg`).
 """
 from __future__ import annotations
 
@@ -76,6 +77,20 @@ def confusion_figure(actual: Sequence[str], predicted: Sequence[str], matrix: Se
     }
 
 
+def live_chart(figure: dict, css_class: str) -> Any:
+    """``figure`` live, with the DOM class ``css_class``: a ``FigureWidget`` where plotly's render, else SVG."""
+    from ..ui import frontend
+
+    if frontend.plotly_figure_widgets():
+        widget = figure_widget(figure)
+    else:
+        from .svg_chart import SvgChart
+
+        widget = SvgChart(figure)
+    widget.add_class(css_class)
+    return widget
+
+
 def figure_widget(figure: dict) -> Any:
     """A live plotly ``FigureWidget`` drawing the dict ``figure``, with its ``config`` (default ``PLOT_CONFIG``)."""
     import plotly.graph_objects as go
@@ -87,6 +102,9 @@ def figure_widget(figure: dict) -> Any:
 
 def update_figure(widget: Any, figure: dict) -> None:
     """Restyle ``widget`` to ``figure`` in one message (same traces, new values)."""
+    if hasattr(widget, "draw_figure"):  # an SvgChart
+        widget.draw_figure(figure)
+        return
     with widget.batch_update():
         for trace, data in zip(widget.data, figure["data"]):
             trace.update({k: v for k, v in data.items() if k != "type"})
@@ -97,6 +115,9 @@ def update_figure(widget: Any, figure: dict) -> None:
 
 def on_click_x(widget: Any, callback: Callable[[str], None], traces: Sequence[int] = (0, 1)) -> None:
     """``callback(x)`` with the clicked bar's category (any of ``traces``)."""
+    if hasattr(widget, "draw_figure"):  # an SvgChart
+        widget.on_click(lambda x, _y: callback(x))
+        return
 
     def handler(_trace: Any, points: Any, _state: Any) -> None:
         if points.xs:
@@ -108,6 +129,9 @@ def on_click_x(widget: Any, callback: Callable[[str], None], traces: Sequence[in
 
 def on_click_cell(widget: Any, callback: Callable[[str, str], None]) -> None:
     """``callback(actual, predicted)`` with the clicked heatmap cell."""
+    if hasattr(widget, "draw_figure"):  # an SvgChart
+        widget.on_click(lambda x, y: callback(y, x) if y is not None else None)
+        return
 
     def handler(_trace: Any, points: Any, _state: Any) -> None:
         if points.xs and points.ys:

@@ -18,6 +18,7 @@ IPython or widgets here: the browser widget (:mod:`.widget`) renders what this c
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -54,6 +55,8 @@ class Prediction:
 class Interpretation:
     """Predictions for every validation item, with the views of them the mistakes explorer shows."""
 
+    subset = "validation"       # what was predicted: "validation" images here, "test" images in an Evaluation
+
     def __init__(self, classes: Sequence[str], predictions: Sequence[Prediction], catalog: Catalog | None = None,
                  *, left_out: Sequence[Path] = ()) -> None:
         self.classes = list(classes)
@@ -72,7 +75,7 @@ class Interpretation:
 
     def __repr__(self) -> str:
         wrong = sum(not p.correct for p in self.predictions)
-        return (f"<Interpretation {len(self)} validation items · {wrong} wrong · "
+        return (f"<Interpretation {len(self)} {self.subset} items · {wrong} wrong · "
                 f"accuracy {self.accuracy:.4f} · {len(self.classes)} classes>")
 
     @property
@@ -194,14 +197,23 @@ def interpret(learner: Any, *, namespace: dict | None = None) -> Interpretation:
     ``Learner``. ``namespace`` finds data that was given by variable name (``%finetune
     arch df``). The model's weights and train/eval modes are left as they were.
     """
-    from ..finetuning.learner import Learner
-
-    if isinstance(learner, Learner):
+    if is_ours(learner):
         return _interpret_jupyter_dl(learner, namespace)
-    if type(learner).__module__.startswith("fastai") and hasattr(learner, "get_preds") and hasattr(learner, "dls"):
+    if is_fastai(learner):
         return _interpret_fastai(learner)
     raise UserInputError(f"A {type(learner).__name__} is not a learner: pass the learner %finetune left "
                          "(e.g. learn) or a fastai Learner.")
+
+
+def is_ours(learner: Any) -> bool:
+    """The learner ``%finetune`` (or ``load_learner``) made; told without importing it (finetuning imports this)."""
+    module = sys.modules.get("jupyter_dl.finetuning.learner")
+    return module is not None and isinstance(learner, module.Learner)
+
+
+def is_fastai(learner: Any) -> bool:
+    """A fastai ``Learner`` (told without importing fastai)."""
+    return type(learner).__module__.startswith("fastai") and hasattr(learner, "get_preds") and hasattr(learner, "dls")
 
 
 def learner_catalog(learner: Any, *, namespace: dict | None = None) -> Catalog:
@@ -227,7 +239,7 @@ def _interpret_jupyter_dl(learner: Any, namespace: dict | None) -> Interpretatio
                              "train it with a validation split (e.g. --valid-pct 0.2).")
     catalog = learner_catalog(learner, namespace=namespace)
     keys, paths, left_out = _valid_keys(learner.source, loaders, catalog)
-    with _modes_kept(learner.model):
+    with modes_kept(learner.model):
         # The Trainer's own validation pass: same device, precision, memory format and batches.
         outputs = learner.trainer.evaluate(loaders.valid)
     probabilities, targets = outputs["preds"], outputs["targets"]
@@ -277,8 +289,8 @@ def _same_file(path: Path) -> str:
 
 
 @contextmanager
-def _modes_kept(model: Any) -> Iterator[None]:
-    """Put every module's train/eval flag back afterwards (a validation pass switches them to eval)."""
+def modes_kept(model: Any) -> Iterator[None]:
+    """Put every module's train/eval flag back afterwards (a validation or test pass switches them to eval)."""
     modes = [(module, module.training) for module in model.modules()]
     try:
         yield
@@ -303,10 +315,10 @@ def _interpret_fastai(learn: Any) -> Interpretation:
     catalog = build_catalog(dls)
     valid = catalog.split_items("valid")
     bars = [cb for cb in learn.cbs if type(cb).__name__ == "ProgressCallback"]
-    with _modes_kept(learn.model), learn.removed_cbs(bars):
+    with modes_kept(learn.model), learn.removed_cbs(bars):
         # Ordered as valid_ds (fastai reorders), each item's loss from the learner's own loss function.
         probabilities, targets, losses = learn.get_preds(ds_idx=1, with_loss=True)
-    probabilities, targets = _plain(probabilities), _plain(targets)
+    probabilities, targets = plain_tensor(probabilities), plain_tensor(targets)
     if probabilities.ndim != 2 or targets.ndim != 1 or probabilities.shape[1] != len(classes):
         raise UserInputError("This fastai Learner is not a single-label classifier (one class per image): "
                              "interpret works for CategoryBlock targets only.")
@@ -314,11 +326,12 @@ def _interpret_fastai(learn: Any) -> Interpretation:
         raise UserInputError(f"The fastai Learner predicted {len(targets)} validation items but its data has "
                              f"{len(valid)}: rebuild its DataLoaders.")
     predictions = predictions_from_outputs(probabilities, targets, classes, [item.key for item in valid],
-                                           [item.path for item in valid], losses=_plain(losses))
+                                           [item.path for item in valid], losses=plain_tensor(losses))
     return Interpretation(classes, predictions, catalog)
 
 
-def _plain(tensor: Any) -> torch.Tensor:
+def plain_tensor(tensor: Any) -> torch.Tensor:
+    """``tensor`` as a plain ``torch.Tensor`` (fastai's subclasses dropped), or anything else made one."""
     import torch
 
     # fastai's tensor subclasses (TensorCategory, ...) would carry their types into every result.

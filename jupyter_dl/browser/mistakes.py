@@ -5,7 +5,7 @@ browser then filters the grid to exactly those items. Everything is computed
 from :class:`~jupyter_dl.browser.state.BrowserState` (current labels against
 the model's predictions), so it follows relabels and removals.
 
-DOM hooks: ``.jdl-mistakes`` holds ``.jdl-confusion`` (the plotly heatmap),
+DOM hooks: ``.jdl-mistakes`` holds ``.jdl-confusion`` (the heatmap: plotly's, or SVG with plotly 5),
 ``.jdl-accuracy``, ``.jdl-pairs`` (``button.jdl-pair`` each) and ``.jdl-per-class``
 (a table).
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 from typing import Any, Callable
 
-from .charts import confusion_figure, figure_widget, on_click_cell, update_figure
+from .charts import confusion_figure, live_chart, on_click_cell, update_figure
 from .state import BrowserState
 
 PAIRS_SHOWN = 8
@@ -41,8 +41,7 @@ class MistakesPanel:
         self.state = state
         self.on_cell = on_cell
         self.active: tuple[str, str] | None = None
-        self.figure = figure_widget(confusion_figure(*state.confusion()))
-        self.figure.add_class("jdl-confusion")
+        self.figure = live_chart(confusion_figure(*state.confusion()), "jdl-confusion")
         on_click_cell(self.figure, self._clicked)
         self.accuracy = widgets.HTML()
         self.accuracy.add_class("jdl-accuracy")
@@ -73,8 +72,9 @@ class MistakesPanel:
         update_figure(self.figure, confusion_figure(*self.state.confusion(), active=self.active))
         accuracy = self.state.accuracy()
         judged = sum(1 for item in self.state.catalog.items if item.key in (self.state.predictions or {}))
-        self.accuracy.value = (f"<b>accuracy {accuracy:.4f}</b> on {judged} validation images"
-                               if accuracy is not None else "no validation predictions")
+        subset = self.state.subset
+        self.accuracy.value = (f"<b>accuracy {accuracy:.4f}</b> on {judged} {subset} images"
+                               if accuracy is not None else f"no {subset} predictions")
         buttons = []
         for actual, predicted, count in self.state.most_confused(PAIRS_SHOWN):
             button = widgets.Button(description=f"{actual} \u2192 {predicted} ({count})",

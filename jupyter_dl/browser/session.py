@@ -30,10 +30,12 @@ class BrowseSession:
         self.interpretation = interpretation
         self.size = check_size(size)
         predictions = model_classes = None
+        subset = getattr(interpretation, "subset", "validation")
         if interpretation is not None:
             predictions = {p.key: p for p in interpretation.predictions}
             model_classes = list(interpretation.classes)
-        self.state = BrowserState(catalog, page_size=page_size, predictions=predictions, model_classes=model_classes)
+        self.state = BrowserState(catalog, page_size=page_size, predictions=predictions, model_classes=model_classes,
+                                  subset=subset)
         check_label(self.state, label)
         self.state.set_query(label=label, split=split)
         self.editor = self._make_editor(catalog)
@@ -156,12 +158,15 @@ class BrowseSession:
             self.state.clear_selection()
 
     # ------------------------------------------------------------------ static view
-    def static_bundle(self, note: str = "") -> dict:
-        """The static summary as {"text/html", "text/plain"}: thumbnails at most 96 px, ``note`` after the title."""
+    def static_bundle(self, note: str = "", page: int | None = None) -> dict:
+        """The static summary as {"text/html", "text/plain"}: thumbnails at most 96 px, ``note`` after the title.
+
+        ``page``: which page of the matches it shows (default: the current one).
+        """
         from .static import static_bundle
 
         self._catch_up()
-        return static_bundle(self.state, report=self.health, size=min(self.size, 96), note=note)
+        return static_bundle(self.state, report=self.health, size=min(self.size, 96), note=note, page=page)
 
     def show(self) -> None:
         """Display the static summary of the current filter (HTML and text)."""

@@ -90,6 +90,7 @@ class BrowserState:
     page_size: int = 48
     predictions: dict[int, Any] | None = None     # key -> interpretation Prediction (mistakes mode)
     model_classes: list[str] | None = None        # the classes the model predicts (mistakes mode)
+    subset: str = "validation"                    # what the predictions are of: "validation" or "test" images
     statuses: dict[str, set[int]] = field(default_factory=dict)   # health status -> item keys
     query: Query = field(default_factory=Query)
     page: int = 0

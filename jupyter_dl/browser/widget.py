@@ -1,7 +1,7 @@
 """The data browser widget behind ``%browse``: look at a data set, find what is broken, fix it.
 
 One :class:`Browser` shows, top to bottom: the data set and its health (checked
-in a background thread; each count is a filter), images per class (a plotly bar
+in a background thread; each count is a filter), images per class (a bar
 chart: click a bar to filter) or, for a learner, the mistakes panel (confusion
 matrix, most-confused pairs, per-class table), the filters (class, split,
 status, file name; predicted class and right/wrong for a learner), the cleaning
@@ -11,10 +11,11 @@ The state lives in :class:`~jupyter_dl.browser.state.BrowserState`; the
 widgets only show it and change it, so the same methods serve clicks in the
 page, power users (``b.filter(label="cat")``, ``b.selected``, ``b.editor``) and
 the tests. The next page's thumbnails are made in the background while the
-current one is looked at.
+current one is looked at. After the widget comes its snapshot output, what a
+notebook reopened without the kernel shows (:mod:`.snapshot`).
 
-DOM hooks: the widget ``.jdl-browser``; ``.jdl-browse-header``, ``.jdl-health``,
-``.jdl-class-bars`` (plotly bar chart), ``.jdl-mistakes``, ``.jdl-filters`` (with
+DOM hooks: the widget ``.jdl-browser`` (also ``.jdl-live``); ``.jdl-browse-header``, ``.jdl-health``,
+``.jdl-class-bars`` (bar chart: plotly, or SVG with plotly 5), ``.jdl-mistakes``, ``.jdl-filters`` (with
 ``.jdl-filter-class``, ``.jdl-filter-split``, ``.jdl-filter-status``, ``.jdl-search``,
 ``.jdl-filter-predicted``, ``.jdl-filter-outcome``, ``.jdl-reset``), ``.jdl-toolbar``,
 ``.jdl-pager`` (``.jdl-prev``, ``.jdl-page-label``, ``.jdl-next``, ``.jdl-match-count``),
@@ -32,12 +33,13 @@ from typing import TYPE_CHECKING, Any
 
 from ..ui.output import display_widget, enable_colab_widgets
 from .cells import cell_view
-from .charts import class_bars, figure_widget, on_click_x, update_figure
+from .charts import class_bars, live_chart, on_click_x, update_figure
 from .details import LARGE_SIZE, DetailsPanel
 from .filters import FilterBar
 from .grid import ThumbnailGrid, data_uri
 from .health_view import HealthLine
 from .session import BrowseSession
+from .snapshot import LIVE_CLASS, SnapshotKeeper, draw_snapshot, live_style, new_token, placeholder_bundle
 from .toolbar import CleaningToolbar, describe_change
 
 if TYPE_CHECKING:
@@ -68,6 +70,10 @@ class Browser(BrowseSession):
         self._lock = threading.RLock()
         self._prefetched: Any = None
         self._handle: Any = None
+        token = new_token()
+        # The output after the widget: what a reopened notebook shows without the kernel (see snapshot.py).
+        self.snapshot = SnapshotKeeper(lambda: draw_snapshot(self, self._lock, token))
+        self._placeholder = placeholder_bundle(token, self.catalog.description)
 
         self.header = widgets.HTML(value=self._header_html())
         self.header.add_class("jdl-browse-header")
@@ -95,16 +101,19 @@ class Browser(BrowseSession):
         pager.add_class("jdl-pager")
         body = widgets.HBox([widgets.Box([self.grid], layout=widgets.Layout(flex="1 1 auto", min_width="0")),
                              self.details.widget], layout=widgets.Layout(align_items="flex-start", width="100%"))
-        self.widget = widgets.VBox([self.header, self.health_line.widget, self.charts, self.filter_bar.widget,
+        # Carries the CSS that hides the snapshot while this widget is on the page.
+        style = widgets.HTML(live_style(token), layout=widgets.Layout(display="none"))
+        self.widget = widgets.VBox([style, self.header, self.health_line.widget, self.charts, self.filter_bar.widget,
                                     self.toolbar.widget, pager, body], layout=widgets.Layout(width="100%"))
         self.widget.add_class("jdl-browser")
+        self.widget.add_class(LIVE_CLASS)
         self.render()
+        if show:   # before the health thread starts, so nothing it prints can come between widget and snapshot
+            self.show()
         if check_health:
             self.health_line.start()
         else:
             self.health_line.text.value = ""
-        if show:
-            self.show()
         # After the grid is on the page: plotly's FigureWidget takes a while to import in a fresh kernel.
         self._build_charts()
 
@@ -115,8 +124,7 @@ class Browser(BrowseSession):
             self.mistakes = MistakesPanel(self.state, on_cell=self.show_cell)
             self.charts.children = [self.mistakes.widget]
         else:
-            self.bars = figure_widget(self._bars_figure())
-            self.bars.add_class("jdl-class-bars")
+            self.bars = live_chart(self._bars_figure(), "jdl-class-bars")
             on_click_x(self.bars, self._clicked_bar)
             self.charts.children = [self.bars]
 
@@ -131,9 +139,10 @@ class Browser(BrowseSession):
 
     # ------------------------------------------------------------------ display
     def show(self) -> None:
-        """Display the widget (the static summary stands in where widgets cannot show)."""
+        """Display the widget, and after it the snapshot that stands in for it where it cannot show."""
         self._handle = display_widget(
             self.widget, f"jupyter_dl browser: {self.catalog.description} (needs a Jupyter widget front end)")
+        self.snapshot.show(self._placeholder)
 
     def __repr__(self) -> str:
         return super().__repr__()[:-1] + "; .selected, .editor, .filter(...), .close()>"
@@ -146,11 +155,12 @@ class Browser(BrowseSession):
             self.closed = True
         bundle = None
         try:
-            bundle = self.static_bundle(note="closed browser: the first page of the last filter")
+            bundle = self.static_bundle(note="closed browser: the first page of the last filter", page=0)
         except Exception as exc:
             warnings.warn(f"jupyter_dl: could not render the browser's summary ({exc!r}).", stacklevel=2)
         if self._handle is not None and bundle is not None:
             self._handle.update(bundle, raw=True)
+        self.snapshot.close(final={"text/plain": ""} if bundle is not None else None)
         for widget in self.widget.children:
             _close_tree(widget)
         self.widget.close()
@@ -160,13 +170,14 @@ class Browser(BrowseSession):
         items = self.catalog.items
         n_train = sum(1 for item in items if item.split == "train")
         n_valid = len(items) - n_train
-        what = " \u00b7 the model's mistakes on the validation images" if self.interpretation is not None else ""
+        subset = self.state.subset
+        what = f" \u00b7 the model's mistakes on the {subset} images" if self.interpretation is not None else ""
+        split = f"{self._judged_count()} scored" if subset == "test" else f"{n_train} train / {n_valid} valid"
         return (f"<div style='display:flex;gap:10px;align-items:baseline;flex-wrap:wrap'>"
                 f"<b style='font-size:1.1em'>jupyter_dl \u00b7 browse</b>"
                 f"<span>{html.escape(_source_name(self.catalog.description))}</span>"
                 f"<span style='color:var(--jp-ui-font-color2,#57606a)'>{len(items)} images \u00b7 "
-                f"{len(self.state.classes())} classes \u00b7 {n_train} train / {n_valid} valid"
-                f"{what}</span></div>")
+                f"{len(self.state.classes())} classes \u00b7 {split}{what}</span></div>")
 
     def _bars_figure(self) -> dict:
         return class_bars(self.state.counts("train"), self.state.counts("valid"), active=self.state.query.label)
@@ -228,6 +239,7 @@ class Browser(BrowseSession):
                 label, predicted = query.label, query.predicted
                 self.mistakes.mark((label, predicted) if label is not None and predicted is not None else None)
             self.render()
+            self.snapshot.changed()
             return keys
 
     def _filter_from_widget(self, **change: Any) -> None:
@@ -318,6 +330,7 @@ class Browser(BrowseSession):
                 self.mistakes.refresh()
             self.details.refresh()
             self.render()
+            self.snapshot.changed()
 
     def relabel(self, label: str, keys: Sequence[int] | None = None) -> Any:
         """Relabel ``keys`` (default: the selection); raises UserInputError where the toolbar would say it."""
@@ -351,6 +364,7 @@ class Browser(BrowseSession):
             self.health_line.show(report, self.state.statuses)
             self.filter_bar.fill_options(self.health)
             self.render()
+            self.snapshot.changed()
 
     def wait_health(self, timeout: float | None = 60) -> Any:
         """Wait for the background health check; returns the report (None if it failed or timed out)."""

@@ -45,7 +45,7 @@ def gpu_monitor(interval: float = 1.0, once: bool = False, history: float = 300.
     from . import cards as gpu_cards
 
     sampler = get_sampler()
-    if once or not frontend.figure_widgets_available():
+    if once or not frontend.widgets_available():
         note = "" if once else "a static reading: live updates need a Jupyter widget front end"
         gpu_cards.show_static(_current_sample(sampler), note=note)
         return None

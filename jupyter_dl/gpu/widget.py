@@ -1,6 +1,6 @@
 """The ``%gpu`` views: a live widget (cards + time series) and a static table.
 
-Live (:class:`GpuMonitor`, ipywidgets + a plotly ``FigureWidget``):
+Live (:class:`GpuMonitor`, ipywidgets + a plotly ``FigureWidget``, or an SVG chart with plotly 5):
 
 - per GPU a card: name, utilisation (number and bar), memory used/total (bar coloured by how full
   it is), temperature, power draw/limit and what this kernel holds on it; a card for torch's own
@@ -25,14 +25,17 @@ closed, which the view count does not see (:mod:`jupyter_dl.gpu.presence`); it r
 shows it again.
 
 The cards and the static table (``%gpu --once``, the fallback where widgets cannot show) are
-rendered by :mod:`jupyter_dl.gpu.cards`.
+rendered by :mod:`jupyter_dl.gpu.cards`. After the widget comes a snapshot output, the table of
+the first reading, which a notebook reopened without this kernel shows instead of a widget error
+(:mod:`jupyter_dl.browser.snapshot`); it is emptied when the monitor stops.
 
 DOM hooks (stable class names, for people and browser tests): the widget ``.jdl-gpu-monitor``;
 ``.jdl-gpu-status`` (``live`` / ``stopped``, with ``.jdl-gpu-updated``, the time of the shown
 reading); cards ``.jdl-card`` with ``.jdl-gpu-card`` (``data-index``), ``.jdl-torch-card``,
 ``.jdl-cpu-card``, ``.jdl-ram-card``, their numbers in ``.jdl-gpu-util``, ``.jdl-gpu-mem``,
 ``.jdl-cpu-util``, ``.jdl-ram-mem``; ``.jdl-gpu-error`` (no GPU: the reason); the chart
-``.jdl-gpu-plot``. Static: ``table.jdl-gpu-table``.
+``.jdl-gpu-plot`` (plotly's, or ``svg.jdl-gpu-svg`` with a ``path.jdl-gpu-line[data-name]`` per
+line). Static: ``table.jdl-gpu-table``; the snapshot ``.jdl-snapshot``.
 """
 from __future__ import annotations
 
@@ -43,16 +46,18 @@ import threading
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from ..browser.snapshot import LIVE_CLASS, live_style, new_token, snapshot_html
 from ..monitor.readings import Reading
 from ..monitor.sampler import MIN_INTERVAL
 from ..ui.output import display_widget
 from .cards import MUTED, card_htmls, clock_time, error_html, static_bundle
-from .chart import UsageChart
+from .chart import usage_chart
 
 if TYPE_CHECKING:
     from .presence import KernelActivity
 
 
+SNAPSHOT_NOTE = "the first reading of a live monitor, whose kernel is gone: run the cell again"
 DEFAULT_HISTORY = 300.0      # seconds the chart shows
 MIN_DRAW_INTERVAL = 0.5      # the chart redraws at most this often (the cards follow every sample)
 MAX_POINTS = 600             # per trace: a longer history is thinned to this many points
@@ -128,7 +133,7 @@ class GpuMonitor:
         self.cards_box = widgets.Box(layout=widgets.Layout(display="flex", flex_flow="row wrap",
                                                            grid_gap="8px", width="100%"))
         self.cards_box.add_class("jdl-gpu-cards")
-        self.chart = UsageChart(self.history_seconds, self.max_points)
+        self.chart = usage_chart(self.history_seconds, self.max_points)
         self.figure = self.chart.widget
         self.figure.add_class("jdl-gpu-plot")
         if activity is None:
@@ -138,9 +143,16 @@ class GpuMonitor:
             activity.watch(get_ipython())
         self.presence = PagePresence(lease_seconds=LEASE_SECONDS if lease_seconds is None else lease_seconds,
                                      activity=activity, on_shown=self._on_shown)
-        self.widget = widgets.VBox([top, self.error, self.cards_box, self.figure, self.presence],
+        # The snapshot displayed after the widget, for a notebook reopened without the kernel (see
+        # jupyter_dl.browser.snapshot); this hidden HTML carries the CSS that hides it while the widget shows.
+        self._token = new_token()
+        self._snapshot: Any = None
+        self._snapshot_drawn = False
+        style = widgets.HTML(live_style(self._token), layout=widgets.Layout(display="none"))
+        self.widget = widgets.VBox([style, top, self.error, self.cards_box, self.figure, self.presence],
                                    layout=widgets.Layout(width="100%", max_width="980px"))
         self.widget.add_class("jdl-gpu-monitor")
+        self.widget.add_class(LIVE_CLASS)
         # The front end counts this widget's views once the count is a number: 0 again means the
         # output was cleared. The comm going away means the widget was closed. A closed notebook
         # tab does neither: its views stop pinging (self.presence) and the monitor pauses.
@@ -207,6 +219,9 @@ class GpuMonitor:
                 pass
             if leave_static and last is not None and self._handle is not None:
                 self._handle.update(static_bundle(last, note=f"stopped: {reason}"), raw=True)
+            if self._snapshot is not None:  # its widget is gone from here on: nothing to stand in for
+                self._snapshot.update({"text/plain": ""}, raw=True)
+                self._snapshot = None
         return True
 
     def _pause(self) -> None:
@@ -257,10 +272,21 @@ class GpuMonitor:
     # ------------------------------------------------------------------ display
     def show(self) -> None:
         """Display the widget; where widgets cannot render, its text and HTML say what it showed."""
+        from IPython.display import display
+
         # what viewers without widgets (nbconvert, GitHub) show: the reading at the start
         static = static_bundle(self.samples[-1], note="first reading of a live monitor") if self.samples else {}
-        self._handle = display_widget(
-            self.widget, "jupyter_dl \u00b7 GPU monitor (a live widget: needs a Jupyter widget front end)", **static)
+        text = "jupyter_dl \u00b7 GPU monitor (a live widget: needs a Jupyter widget front end)"
+        self._handle = display_widget(self.widget, text, **static)
+        # What a notebook reopened without this kernel shows instead of a widget error: the first reading
+        # (filled in when it comes, if there is none yet).
+        self._snapshot = display(self._snapshot_bundle(text), raw=True, display_id=True)
+        self._snapshot_drawn = bool(self.samples)
+
+    def _snapshot_bundle(self, text: str = "") -> dict:
+        first = static_bundle(self.samples[0], note=SNAPSHOT_NOTE) if self.samples else {"text/html": "",
+                                                                                         "text/plain": text}
+        return {"text/html": snapshot_html(first["text/html"], self._token, ""), "text/plain": first["text/plain"]}
 
     def _ipython_display_(self) -> None:  # ``display(monitor)`` shows the widget (another view of it)
         from IPython.display import display
@@ -288,6 +314,9 @@ class GpuMonitor:
                     return
                 self._keep(sample)
                 self._render(sample)
+                if self._snapshot is not None and not self._snapshot_drawn:
+                    self._snapshot_drawn = True
+                    self._snapshot.update(self._snapshot_bundle(), raw=True)
         except Exception as exc:  # a broken draw must not end monitoring; the next sample tries again
             self.failures += 1
             self.last_error = exc
@@ -350,5 +379,5 @@ class GpuMonitor:
         )
 
     def series(self) -> tuple[list[float], list[list[float | None]]]:
-        """(x, one y list per trace) of what the chart shows (see :meth:`UsageChart.series`)."""
+        """(x, one y list per trace) of what the chart shows (see :meth:`~jupyter_dl.gpu.chart.UsageChart.series`)."""
         return self.chart.series(self.samples, self.interval)

@@ -389,7 +389,7 @@ def test_without_widgets_a_learner_shows_its_confusion_matrix_and_top_losses(zoo
 def test_the_live_browser_comes_from_browse_where_widgets_work(pets, shell, monkeypatch):
     from jupyter_dl.ui import frontend
 
-    monkeypatch.setattr(frontend, "figure_widgets_available", lambda: True)
+    monkeypatch.setattr(frontend, "widgets_available", lambda: True)
     with capture_output() as shown:
         b = jupyter_dl.browse(pets, label="dog", page_size=3)
     assert isinstance(b, Browser) and b.filter_bar.class_filter.value == "dog" and len(b.grid.cells) == 3

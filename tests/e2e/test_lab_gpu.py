@@ -188,3 +188,43 @@ def test_gpu_cards_and_chart_with_numbers_recorded_on_an_h100(open_notebook):
     time.sleep(1)  # plotly's redraw transition, for the picture only (nothing is asserted after it)
     path = nb.screenshot("gpu-h100", monitor)
     assert path.stat().st_size > 10_000
+
+
+@pytest.mark.timeout(150)
+def test_with_plotly_5_the_svg_chart_keeps_growing(open_notebook):
+    """plotly 5 (Colab's pinned 5.24, classic Notebook 6): the chart is SVG lines, and they grow."""
+    patch = "from jupyter_dl.ui import frontend\nfrontend.plotly_figure_widgets = lambda: False"
+    nb = open_notebook("gpu5.ipynb", ["%load_ext jupyter_dl", patch, "%gpu --interval 0.5 --history 60"])
+    for index in range(3):
+        nb.run_cell(index)
+        assert nb.failure_text(index) == "", nb.failure_text(index)
+    monitor = _wait_monitor(nb, 2)
+    assert monitor.locator(".js-plotly-plot").count() == 0
+    monitor.locator(".jdl-gpu-plot svg").first.wait_for(state="visible", timeout=30_000)
+    line = monitor.locator(".jdl-gpu-plot svg path.jdl-gpu-line").first   # (a flat line has no height: not "visible")
+
+    def points() -> int:
+        return (line.get_attribute("d") or "").count("L")
+
+    first = wait_until(points, 30, "the chart's first segment")
+    wait_until(lambda: points() >= first + 3, 30, "the SVG chart to grow")
+    assert "live" in monitor.locator(".jdl-gpu-status").first.inner_text()
+    nb.screenshot("gpu-plotly5", monitor)
+
+
+@pytest.mark.timeout(150)
+def test_a_reopened_notebook_shows_the_first_reading_not_a_widget_error(open_notebook, lab):
+    """Run %gpu, save, shut the kernel down, reload: the snapshot table shows, the widget error is hidden."""
+    nb = open_notebook("gpu-reopen.ipynb", ["%load_ext jupyter_dl", "%gpu --interval 0.5"])
+    nb.run_cell(0)
+    nb.run_cell(1)
+    _wait_monitor(nb, 1)
+    snapshot = nb.cell(1).locator(".jdl-snapshot")
+    assert snapshot.count() == 1 and not snapshot.is_visible()       # hidden while the live widget shows
+    nb.save()
+    lab.shutdown_kernels()
+    nb.reload()
+    snapshot.locator("table.jdl-gpu-table").wait_for(state="visible", timeout=30_000)
+    text = nb.output_text(1)
+    assert "Error displaying widget" not in text and "RAM" in text and "run the cell again" in text, text
+    assert not nb.cell(1).locator(".jp-OutputArea-child").first.is_visible()

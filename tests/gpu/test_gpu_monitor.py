@@ -258,6 +258,30 @@ def test_stop_leaves_the_last_reading_as_a_static_table(sampler, shown):
     assert "stopped" in static["text/plain"] and "87%" in static["text/plain"]
 
 
+def test_a_snapshot_of_the_first_reading_follows_the_widget_until_it_stops(sampler, shown):
+    """What a notebook reopened without its kernel shows (hidden by CSS while the widget renders: tests/e2e)."""
+    import re
+
+    sampler.sample_now()
+    monitor = GpuMonitor(sampler=sampler).start()
+    (widget_bundle, _), (snapshot, handle) = shown
+    assert WIDGET_MIME in widget_bundle and WIDGET_MIME not in snapshot
+    token = re.search(r"jdl-snapshot jdl-snap-([0-9a-f]+)", snapshot["text/html"]).group(1)
+    assert "jdl-gpu-table" in snapshot["text/html"] and "run the cell again" in snapshot["text/html"]
+    assert "11.2/16.0 GB" in snapshot["text/plain"]
+    assert "jdl-live" in monitor.widget._dom_classes
+    assert f".jdl-snap-{token}{{display:none !important}}" in monitor.widget.children[0].value
+    monitor.stop("stopped")                           # the widget's output becomes the table: no snapshot needed
+    assert handle.updates == [{"text/plain": ""}]
+
+    later = GpuMonitor(sampler=Sampler(probe_factory=FakeProbe), show=True)   # no reading yet: filled in later
+    _, handle = shown[-1]
+    assert "jdl-gpu-table" not in shown[-1][0]["text/html"] and handle.updates == []
+    feed(later, [two_gpus(t=1000.0), two_gpus(t=1001.0, util=5.0)])
+    assert len(handle.updates) == 1 and "87%" in handle.updates[0]["text/plain"]   # the first reading, once
+    later.close()
+
+
 def test_a_new_monitor_takes_over_from_the_previous_one(sampler, shown):
     first = GpuMonitor(sampler=sampler).start()
     second = GpuMonitor(sampler=sampler).start()
@@ -334,7 +358,7 @@ def test_magic_without_widgets_falls_back_to_the_table(shell, fake_sampler, caps
 
 
 def test_magic_shows_the_live_widget_and_stop_ends_it(shell, fake_sampler, shown, monkeypatch, capsys):
-    monkeypatch.setattr(frontend, "figure_widgets_available", lambda: True)
+    monkeypatch.setattr(frontend, "widgets_available", lambda: True)
     shell.run_line_magic("gpu", "--interval 0.5 --history 120")
     monitor = view.active_monitor()
     assert monitor is not None and monitor.interval == 0.5 and monitor.history_seconds == 120
@@ -475,3 +499,52 @@ def test_kernel_activity_follows_the_shells_cells(shell):
     assert activity.busy is False and activity.last_cell_end == 42.0
     shell.events.unregister("pre_run_cell", activity._started)
     shell.events.unregister("post_run_cell", activity._ended)
+
+
+# ------------------------------------------------------------------------------------ plotly 5: SVG chart
+def svg_lines(monitor) -> dict[str, list[list[str]]]:
+    """Line name -> its drawn stretches (each a list of "x y" points) in the SVG chart."""
+    import re
+
+    lines = {}
+    for name, d in re.findall(r"<path class='jdl-gpu-line' data-name='([^']*)' d='([^']*)'", monitor.figure.value):
+        lines[name] = [part.split(" L") for part in d.lstrip("M").split(" M")] if d else []
+    return lines
+
+
+def test_with_plotly_5_the_chart_is_svg_and_grows_with_samples(sampler, monkeypatch):
+    from jupyter_dl.gpu.chart import SvgUsageChart
+
+    monkeypatch.setattr(frontend, "plotly_figure_widgets", lambda: False)
+    monitor = GpuMonitor(sampler=sampler, show=False, history_seconds=60, max_points=40)
+    assert isinstance(monitor.chart, SvgUsageChart) and "jdl-gpu-plot" in monitor.figure._dom_classes
+    lengths = []
+    for i in range(80):
+        feed(monitor, [two_gpus(t=1000.0 + i, util=float(i % 100))])
+        lengths.append(len(svg_lines(monitor)["GPU 0 util"][0]))
+    assert lengths[:3] == [1, 2, 3] and max(lengths) <= 40               # grows, and stays bounded
+    # With GPUs: their util and memory lines; CPU and RAM only where there is no GPU (no legend to click).
+    assert list(svg_lines(monitor)) == ["GPU 0 util", "GPU 0 memory", "GPU 1 util", "GPU 1 memory"]
+    assert "-60 s" in monitor.figure.value and "100%" in monitor.figure.value
+    newest = svg_lines(monitor)["GPU 0 util"][0][-1].split()
+    assert float(newest[0]) == pytest.approx(900 - 12)                  # the newest reading at the right edge
+
+    alone = GpuMonitor(sampler=sampler, show=False, history_seconds=60)
+    feed(alone, [no_gpu(t=2000.0 + i) for i in range(3)] + [no_gpu(t=2030.0 + i) for i in range(3)])
+    lines = svg_lines(alone)
+    assert list(lines) == ["CPU", "RAM"] and len(lines["CPU"]) == 2       # a pause in sampling: two stretches
+
+
+def test_with_plotly_5_a_live_monitor_needs_no_plotly_at_all():
+    code = (
+        "import sys\n"
+        "from jupyter_dl.ui import frontend\n"
+        "frontend.widgets_available = lambda: True\n"
+        "frontend.plotly_figure_widgets = lambda: False\n"
+        "import jupyter_dl\n"
+        "monitor = jupyter_dl.gpu_monitor(interval=0.5)\n"
+        "print(type(monitor.chart).__name__, 'plotly' in sys.modules)\n"
+        "monitor.close()\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "SvgUsageChart False", out.stdout + out.stderr
