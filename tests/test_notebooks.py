@@ -1,4 +1,5 @@
 """The example notebooks run top to bottom in a real kernel (nbclient)."""
+import base64
 import re
 import sys
 from pathlib import Path
@@ -19,6 +20,17 @@ def test_quickstart_notebook_executes(tmp_path, monkeypatch):
     html = executed.with_suffix(".html").read_text()
     assert "Finished 4 epochs" in html          # the summary of %finetune sample --epochs 3
     assert "jupyter-dl-progress" in html        # the in-place progress display stayed in the output
+    # ... with the loss plot, kept as an SVG image (no widgets under nbclient): the train-loss curve over every
+    # step of the 4 epochs, the valid loss and accuracy per epoch. (nbconvert rewrites the HTML: attributes
+    # sorted, in double quotes.)
+    image = re.search(r"<img [^>]*class=.jdl-svg-image.[^>]*>", html)
+    assert image, "no loss plot (img.jdl-svg-image) in out/quickstart.html"
+    svg = base64.b64decode(re.search(r"src=.data:image/svg\+xml;base64,([^'\"]+)", image[0])[1]).decode()
+    assert svg.startswith("<svg class='jdl-svg-chart'") and "data-epochs='4'" in svg
+    assert int(re.search(r"data-steps='(\d+)'", svg)[1]) > 40
+    curve = re.search(r"class='jdl-svg-train' data-points='(\d+)' d='([^']*)'", svg)
+    assert int(curve[1]) > 40 and len(re.findall(r"[ML]", curve[2])) == int(curve[1])
+    assert "class='jdl-svg-valid'" in svg and "data-name='accuracy'" in svg
     assert (tmp_path / "digits.jdl").is_file()  # export ran in the notebook's folder
 
 

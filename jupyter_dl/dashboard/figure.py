@@ -18,7 +18,7 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from ..train.records import NOT_METRICS, number
 
@@ -74,6 +74,31 @@ class BoundedSeries:
         return [col + [value] for col, value in zip(self.cols, self.tail)]
 
 
+def epoch_point(x: float, record: dict, metric_names: list[str]) -> dict:
+    """An epoch's point at step ``x``: epoch, valid loss and metrics; new metric names join ``metric_names``."""
+    point = {"x": x, "epoch": record.get("epoch"), "valid_loss": number(record.get("valid_loss"))}
+    for key, value in record.items():
+        if key in NOT_METRICS:
+            continue
+        value = number(value)
+        if value is None:
+            continue
+        if key not in metric_names:
+            metric_names.append(key)
+        point[key] = value
+    return point
+
+
+class CurveSink(Protocol):
+    """What :class:`LossFeed` feeds: the widget's :class:`TrainingFigure` or the SVG chart."""
+
+    def add_losses(self, xs: list, raw: list, smooth: list, epoch: int) -> None:
+        """Per-step train losses at steps ``xs``."""
+
+    def add_lrs(self, xs: list, lrs: list) -> None:
+        """Learning rates at steps ``xs``."""
+
+
 class TrainingFigure:
     """The plot's data and its ``FigureWidget`` (``.widget``); ``render()`` sends what changed."""
 
@@ -99,17 +124,7 @@ class TrainingFigure:
 
     def add_epoch(self, x: float, record: dict) -> None:
         """An epoch's record at step ``x``: its valid loss and metrics."""
-        point = {"x": x, "epoch": record.get("epoch"), "valid_loss": number(record.get("valid_loss"))}
-        for key, value in record.items():
-            if key in NOT_METRICS:
-                continue
-            value = number(value)
-            if value is None:
-                continue
-            if key not in self.metric_names:
-                self.metric_names.append(key)
-            point[key] = value
-        self.epochs.append(point)
+        self.epochs.append(epoch_point(x, record, self.metric_names))
         self._dirty["epochs"] = True
         if len(self.epochs) == 1:
             self._dirty["marks"] = True  # the "after each epoch" note goes
@@ -240,7 +255,7 @@ class TrainingFigure:
 
 
 class LossFeed:
-    """Moves a run's new points into a :class:`TrainingFigure` when the view draws.
+    """Moves a run's new points into a :class:`TrainingFigure` (or any :class:`CurveSink`) when the view draws.
 
     The losses come from the run's loss source (``source.loss_points(since)``: one device read per
     draw); the learning rates from BATCH_END events (:meth:`batch`). The x axis is the source's step
@@ -248,7 +263,7 @@ class LossFeed:
     changes (the fastai bridge makes a new one per fit).
     """
 
-    def __init__(self, plot: TrainingFigure) -> None:
+    def __init__(self, plot: CurveSink) -> None:
         self.plot = plot
         self.source: Any = None
         self._base = 0             # the source's step count when this run started

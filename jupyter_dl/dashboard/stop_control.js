@@ -2,19 +2,29 @@
 //
 // A Stop button and a "stop after this epoch" box for a training run.
 // - background runs (the kernel is idle): a click sends {action: "stop"} to the
-//   kernel, which asks the Trainer to stop at the next batch boundary.
+//   kernel, which asks the Trainer to stop at the next batch boundary. This
+//   works wherever the widget renders.
 // - foreground runs (the cell is busy, so messages from the page reach the
-//   kernel only when the cell ends): a click interrupts the kernel through the
-//   Jupyter server's REST API (POST api/kernels/<id>/interrupt). The Trainer
-//   turns that SIGINT into a clean stop at the next batch boundary. Without a
-//   Jupyter server page (VS Code, Colab, ...) it says to use the kernel's
-//   interrupt. "Stop after this epoch" watches the `epoch` trait (kernel ->
-//   page updates do arrive while the cell is busy) and interrupts when a new
-//   epoch starts.
-// The kernel gets {action: "stop"} in every mode (in the foreground it arrives
-// after the cell, and tells the final status that the Stop button ended the run).
+//   kernel only when the cell ends): a click interrupts the kernel from the
+//   page, and the Trainer turns that SIGINT into a clean stop at the next batch
+//   boundary. How depends on the page (pageKind):
+//     "server":  JupyterLab 4, Notebook 7: POST api/kernels/<id>/interrupt on the
+//                Jupyter server named by #jupyter-config-data (token, _xsrf cookie);
+//     "classic": classic Notebook 6 (nbclassic): the page's own
+//                Jupyter.notebook.kernel.interrupt();
+//     "colab", "vscode": no page API interrupts the kernel there; the button
+//                says which menu item or key does (the `hints` trait, from
+//                stop_hints.py). The page's own markers (a `google.colab`
+//                global in Colab's output frames; `acquireVsCodeApi` or the
+//                vscode-* body classes in VS Code's webview) and what the
+//                kernel knows (the `frontend` trait) are both used.
+//   "Stop after this epoch" watches the `epoch` trait (kernel -> page updates
+//   do arrive while the cell is busy) and interrupts when a new epoch starts.
+// The kernel gets {action: "stop"} whenever the page could interrupt it (in the
+// foreground it arrives after the cell, and tells the final status that the
+// Stop button ended the run).
 
-const FALLBACK = "Use the kernel's interrupt (\u25A0 in the toolbar) to stop.";
+const GENERIC_HINT = "To stop: interrupt the kernel (\u25A0 in the toolbar). Training stops at the next batch.";
 
 /** Per-run state shared by every view of one run (a page may show a run twice). */
 function runState(model) {
@@ -63,16 +73,82 @@ export async function interruptKernel(kernelId, { doc = globalThis.document, fet
   return url;
 }
 
+/** classic Notebook 6's kernel object (it has interrupt(success, error)), or null. */
+export function classicKernel(win = globalThis) {
+  try {
+    const kernel = win.Jupyter && win.Jupyter.notebook && win.Jupyter.notebook.kernel;
+    return kernel && typeof kernel.interrupt === "function" ? kernel : null;
+  } catch (err) {
+    return null;
+  }
+}
+
+/** Interrupt through classic Notebook 6's page API; resolves when the server accepted it. */
+export function interruptClassic(win = globalThis) {
+  const kernel = classicKernel(win);
+  if (!kernel) return Promise.reject(new Error("no classic Notebook kernel on this page"));
+  return new Promise((resolve, reject) => {
+    try {
+      kernel.interrupt(
+        () => resolve("classic"),
+        (xhr, status, err) => reject(new Error(`interrupt request failed: ${status || err || "error"}`)),
+      );
+    } catch (err) {
+      reject(err);
+    }
+  });
+}
+
+function isColabPage(win) {
+  try {
+    return !!(win.google && win.google.colab);
+  } catch (err) {
+    return false;
+  }
+}
+
+function isVsCodePage(win, doc) {
+  try {
+    if (typeof win.acquireVsCodeApi === "function") return true;
+    const body = doc && doc.body;
+    const classes = body && body.classList;
+    return !!classes && ["vscode-light", "vscode-dark", "vscode-high-contrast"].some((c) => classes.contains(c));
+  } catch (err) {
+    return false;
+  }
+}
+
+/** Where this output is shown: "server", "classic" (both can interrupt), "colab", "vscode" or "" (unknown). */
+export function pageKind(model, { doc = globalThis.document, win = globalThis } = {}) {
+  if (pageConfig(doc)) return "server";
+  if (classicKernel(win)) return "classic";
+  if (isColabPage(win)) return "colab";
+  if (isVsCodePage(win, doc)) return "vscode";
+  const said = (model && model.get("frontend")) || "";
+  return said === "colab" || said === "vscode" ? said : "";
+}
+
+/** The sentence that says how to interrupt where the page cannot (Colab, VS Code, elsewhere). */
+export function stopHint(model, kind) {
+  const hints = (model && model.get("hints")) || {};
+  return hints[kind] || hints.jupyter || GENERIC_HINT;
+}
+
 function say(model, text) {
   model.set("message", text); // page-only: not saved back to the kernel
 }
 
-/** Stop the run once: message to the kernel, and in the foreground the kernel interrupt. */
+/** Stop the run once: a message to the kernel, and in the foreground the kernel interrupt. */
 export async function requestStop(model, why = "button", env = {}) {
   const state = runState(model);
   if (state.requested || !model.get("running")) return false;
-  state.requested = true;
   const foreground = model.get("mode") === "foreground";
+  const kind = foreground ? pageKind(model, env) : "";
+  if (foreground && kind !== "server" && kind !== "classic") {
+    say(model, stopHint(model, kind || "jupyter")); // nothing on this page interrupts the kernel
+    return false;
+  }
+  state.requested = true;
   try {
     model.send({ action: "stop", why, via: foreground ? "interrupt" : "message" });
   } catch (err) {
@@ -84,12 +160,13 @@ export async function requestStop(model, why = "button", env = {}) {
   }
   say(model, "Stopping: interrupting the kernel\u2026");
   try {
-    await interruptKernel(model.get("kernel_id"), env);
+    if (kind === "server") await interruptKernel(model.get("kernel_id"), env);
+    else await interruptClassic(env.win || globalThis);
     say(model, "Stop requested: the run ends at the next batch.");
     return true;
   } catch (err) {
     state.requested = false;
-    say(model, FALLBACK);
+    say(model, stopHint(model, "jupyter"));
     if (globalThis.console) console.warn("jupyter_dl: could not interrupt the kernel:", err);
     return false;
   }
@@ -119,11 +196,9 @@ function render({ model, el }) {
   button.type = "button";
   button.className = "jdl-stop jupyter-button";
   button.textContent = "\u25A0 Stop";
-  button.title = "Stop training at the next batch (the best weights are kept)";
 
   const label = doc.createElement("label");
   label.className = "jdl-stop-after";
-  label.title = "Let the current epoch finish, then stop";
   const box = doc.createElement("input");
   box.type = "checkbox";
   box.className = "jdl-stop-after-epoch";
@@ -139,22 +214,31 @@ function render({ model, el }) {
   row.append(button, label);
   el.append(row, message);
 
+  // In the foreground only a page that can interrupt the kernel can stop the run from here.
+  const env = { doc, win: doc.defaultView || globalThis };
   const sync = () => {
     const running = !!model.get("running");
     const requested = runState(model).requested;
+    const kind = pageKind(model, env);
+    const page = { kind, ok: model.get("mode") !== "foreground" || kind === "server" || kind === "classic" };
     button.disabled = !running || requested;
-    box.disabled = !running;
+    button.title = page.ok ? "Stop training at the next batch (the best weights are kept)"
+      : stopHint(model, page.kind || "jupyter");
+    box.disabled = !running || !page.ok;
+    label.title = page.ok ? "Let the current epoch finish, then stop"
+      : "Not available here while the cell runs: train with --background to use it";
     box.checked = !!model.get("stop_after_epoch");
     message.textContent = model.get("message") || "";
     el.dataset.running = running ? "true" : "false";
     el.dataset.mode = model.get("mode") || "";
+    el.dataset.page = page.kind;
   };
-  button.addEventListener("click", () => requestStop(model, "button"));
+  button.addEventListener("click", () => requestStop(model, "button", env));
   box.addEventListener("change", () => {
     model.set("stop_after_epoch", box.checked);
     model.save_changes();
   });
-  const events = ["change:running", "change:message", "change:stop_after_epoch", "change:mode"];
+  const events = ["change:running", "change:message", "change:stop_after_epoch", "change:mode", "change:frontend"];
   for (const name of events) model.on(name, sync);
   sync();
   return () => {

@@ -3,28 +3,39 @@
 Messages from the page do not reach a busy kernel (measured: JupyterLab 4.6,
 ipykernel 7, ipywidgets 8 deliver a click during a running cell only after the
 cell ends). So in a **foreground** run the button's front end interrupts the
-kernel itself, through the Jupyter server's REST API
+kernel itself: through the Jupyter server's REST API
 (``POST {baseUrl}api/kernels/{kernel_id}/interrupt``, authenticated with the
-page's token and ``_xsrf`` cookie); the Trainer turns that SIGINT into a clean
-stop at the next batch boundary. Where the page has no Jupyter server (VS Code,
-Colab, ...) the button says to use the kernel's interrupt. In a **background**
-run (the kernel is idle) a click is an ordinary widget message and
-:class:`StopControl` calls ``on_stop("user")``.
+page's token and ``_xsrf`` cookie) on a JupyterLab 4 or Notebook 7 page, and
+through the page's own ``Jupyter.notebook.kernel.interrupt()`` in classic
+Notebook 6. The Trainer turns that SIGINT into a clean stop at the next batch
+boundary. Where the page has no such API (Colab, VS Code) the button says which
+menu item or key interrupts there (:mod:`.stop_hints`); the kernel tells the
+page which front end it is (the ``frontend`` trait) and the page looks for its
+own markers too. In a **background** run (the kernel is idle) a click is an
+ordinary widget message and :class:`StopControl` calls ``on_stop("user")``.
 
 "Stop after this epoch": in the background the kernel sees the box and the view
-calls ``on_stop`` at the epoch's end; in the foreground the front end watches
-the ``epoch`` trait (kernel -> page updates do arrive while the cell is busy)
-and interrupts when the next epoch starts.
+calls :meth:`StopControl.epoch_ended` at the epoch's end; in the foreground the
+front end watches the ``epoch`` trait (kernel -> page updates do arrive while
+the cell is busy) and interrupts when the next epoch starts.
+
+Used by the widget dashboard (:mod:`.widget`) and, where plotly's figure widget
+cannot render, beside the progress view (:mod:`.progress`).
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 import uuid
 from pathlib import Path
 from typing import Any, Callable
 
 import anywidget
 import traitlets
+
+from ..ui import frontend as frontends
+from .stop_hints import STOP_HINTS
 
 _HERE = Path(__file__).parent
 
@@ -66,6 +77,9 @@ button.jdl-stop:disabled { cursor: default; opacity: 0.45; }
 .jdl-stop-after { display: inline-flex; align-items: center; gap: 4px; cursor: pointer; user-select: none;
   color: var(--jp-ui-font-color2, #57606a); font-size: 0.92em; white-space: nowrap; }
 .jdl-stop-message { font-size: 0.88em; color: var(--jp-ui-font-color2, #57606a); text-align: right; max-width: 320px; }
+.jdl-stop-control.jdl-stop-inline { flex-direction: row; align-items: center; justify-content: flex-start;
+  gap: 12px; flex-wrap: wrap; margin: 2px 0; }
+.jdl-stop-inline .jdl-stop-message { text-align: left; max-width: none; }
 .jdl-table { border-collapse: collapse; margin: 4px 0 2px 0; font-family: var(--jp-code-font-family, monospace);
   font-size: 0.92em; }
 .jdl-table th, .jdl-table td { text-align: right; padding: 2px 10px;
@@ -112,18 +126,50 @@ class StopControl(anywidget.AnyWidget):
     stop_after_epoch = traitlets.Bool(False).tag(sync=True)
     message = traitlets.Unicode("").tag(sync=True)
     run_id = traitlets.Unicode("").tag(sync=True)                 # one id per run: the page stops it once
+    frontend = traitlets.Unicode("").tag(sync=True)               # what the kernel knows: "colab", "vscode", ...
+    hints = traitlets.Dict().tag(sync=True)                       # front end -> how to stop there (stop_hints)
 
     def __init__(self, *, mode: str = "foreground", on_stop: Callable[[str], None] | None = None,
                  kernel_id: str | None = None, **kwargs: Any) -> None:
         if mode not in ("foreground", "background"):
             raise ValueError(f"mode must be 'foreground' or 'background', not {mode!r}")
+        kwargs.setdefault("frontend", frontends.frontend() or "")
         super().__init__(mode=mode, kernel_id=current_kernel_id() if kernel_id is None else kernel_id,
-                         run_id=uuid.uuid4().hex, **kwargs)
+                         run_id=uuid.uuid4().hex, hints=dict(STOP_HINTS), **kwargs)
         self.on_stop = on_stop
         self.stop_clicked = False      # a Stop message came from the page (maybe after the run)
         self.stop_how: dict = {}       # that message: {"action": "stop", "why": "button"|"epoch", "via": ...}
+        self._stop_after_pending = False
         self._listeners: list[Callable[[dict], None]] = []
         self.on_msg(self._on_page_message)
+
+    # ------------------------------------------------------------------ the run's events (any view calls these)
+    def fit_started(self) -> None:
+        """A fit starts: a "stop after this epoch" already asked for holds for it too."""
+        self._renew_stop_after_epoch()
+
+    def epoch_started(self, epoch: object) -> None:
+        """Epoch ``epoch`` starts (the page's "stop after this epoch" watches this in the foreground)."""
+        if isinstance(epoch, int) and not isinstance(epoch, bool):
+            self.epoch = epoch
+        self._renew_stop_after_epoch()
+
+    def epoch_ended(self, epoch: object) -> None:
+        """Epoch ``epoch`` ended: stop now when the box is ticked (seen here in background runs)."""
+        if self.stop_after_epoch and self.on_stop is not None:
+            self._stop_after_pending = True
+            self.on_stop("user")
+            self.message = f"Stopping after epoch {epoch}\u2026" if epoch else "Stopping\u2026"
+
+    def retire(self) -> None:
+        """The run ended: keep this control until the next run starts, then close it (:func:`close_retired`)."""
+        with _RETIRED_LOCK:
+            _RETIRED.append(self)
+
+    def _renew_stop_after_epoch(self) -> None:
+        # A trainer forgets a stop request when a fit ends; the next fit of the same run must still stop.
+        if self._stop_after_pending and self.on_stop is not None:
+            self.on_stop("user")
 
     def add_listener(self, fn: Callable[[dict], None]) -> None:
         """``fn(message)`` after each Stop message from the page (the dashboard's hook)."""
@@ -142,3 +188,18 @@ class StopControl(anywidget.AnyWidget):
                 self.message = "This run cannot be stopped from here: use the kernel's interrupt."
         for fn in list(self._listeners):
             fn(dict(content))
+
+
+# Stop controls whose run ended: closed when the next run starts (closing at once would lose a Stop
+# message the page sent while the cell was busy, which arrives only after the cell).
+_RETIRED: list[StopControl] = []
+_RETIRED_LOCK = threading.Lock()
+
+
+def close_retired() -> None:
+    """Close the Stop controls of runs that ended (their front-end models go away)."""
+    with _RETIRED_LOCK:
+        retired, _RETIRED[:] = list(_RETIRED), []
+    for control in retired:
+        with contextlib.suppress(Exception):
+            control.close()

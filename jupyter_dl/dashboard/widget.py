@@ -53,7 +53,7 @@ from ..train.timing import RunTiming
 from ..ui.formatting import one_line
 from ..ui.output import display_widget, enable_colab_widgets, plotly_bundle
 from .figure import LossFeed, TrainingFigure
-from .progress import ProgressState
+from .progress_state import ProgressState
 from .render import advice_html, final_status_text, header_html, progress_html, result_bundle, strip_html, table_html
 
 # Dashboards whose run ended: their widgets are closed when the next one starts
@@ -81,9 +81,10 @@ class Dashboard:
         import ipywidgets as widgets
 
         from .resources import RunMonitor
-        from .stop_control import StopControl
+        from .stop_control import StopControl, close_retired
 
         _close_retired()
+        close_retired()
         enable_colab_widgets()
         self.title = title or "training"
         self.mode = mode
@@ -109,7 +110,6 @@ class Dashboard:
         self._draw_cost = 0.0
         self.draws = 0
         self.failures = 0
-        self._stop_after_pending = False
         self.closed = False
         self.final_status: str | None = None
         self.status_text = "starting"
@@ -193,18 +193,15 @@ class Dashboard:
         after_pull = None
         self.timing.update(kind, data, event.source)
         if kind == ev.FIT_START:
-            self._renew_stop_after_epoch()
+            self.stop_control.fit_started()
             self._listen_to_monitor(True, data.get("device"))
             after_pull = lambda: self._phase_start(data.get("phase") or "")  # noqa: E731
         elif kind == ev.FIT_END:
             self._listen_to_monitor(False)
         elif kind == ev.EPOCH_START:
-            epoch = data.get("epoch")
-            if isinstance(epoch, int) and not isinstance(epoch, bool):
-                self.stop_control.epoch = epoch
-            self._renew_stop_after_epoch()
+            self.stop_control.epoch_started(data.get("epoch"))
         elif kind == ev.EPOCH_END:
-            self._stop_after_epoch_check(data.get("epoch"))
+            self.stop_control.epoch_ended(data.get("epoch"))
             after_pull = lambda: self._add_epoch(dict(data))  # noqa: E731
         elif kind == ev.CHECKPOINT:
             self._best_from_checkpoint = data.get("epoch", self._best_from_checkpoint)
@@ -233,18 +230,6 @@ class Dashboard:
     def _interval(self) -> float:
         # At most ~0.5% of the time drawing, and fewer draws late in a long run (the page keeps up).
         return max(self.min_interval, 200 * self._draw_cost, self.state.elapsed() / 2000)
-
-    # ------------------------------------------------------------------ stop after this epoch
-    def _stop_after_epoch_check(self, epoch: Any) -> None:
-        if self.stop_control.stop_after_epoch and self.on_stop is not None:
-            self._stop_after_pending = True
-            self.on_stop("user")
-            self.stop_control.message = f"Stopping after epoch {epoch}\u2026" if epoch else "Stopping\u2026"
-
-    def _renew_stop_after_epoch(self) -> None:
-        # A trainer forgets a stop request when a fit ends; the next fit of the same run must still stop.
-        if self._stop_after_pending and self.on_stop is not None:
-            self.on_stop("user")
 
     # ------------------------------------------------------------------ data
     def _pull(self) -> None:

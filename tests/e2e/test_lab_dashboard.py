@@ -1,4 +1,6 @@
-"""What only a browser shows: %finetune in a real JupyterLab (dashboard, live plot, Stop, reload).
+"""What only a browser shows: %finetune in a real JupyterLab (dashboard, live plot, Stop, reload), and the
+view that needs no custom widgets (its inline SVG curve grows and stays; beside it the Stop button where
+jupyter_dl's anywidgets render but plotly's figure widget does not).
 
 Each test opens its own notebook in its own JupyterLab workspace; the kernels are shut down
 after each test. Runs use the embedded sample at 32 px on the CPU (torch limited to one thread),
@@ -45,6 +47,11 @@ def _wait_for_points(nb, index: int, minimum: int = 1, timeout: float = 90) -> i
         return 0
 
     return wait_until(ready, timeout, f"the dashboard plot to show >= {minimum} points")
+
+
+def _wait_for_epoch(nb, timeout: float = 90) -> None:
+    """Wait until the dashboard's plot shows a valid-loss point (an epoch ended)."""
+    wait_until(lambda: (nb.plot_points(PLOT, trace=2) or 0) >= 1, timeout, "the first epoch to end")
 
 
 def _wait_shown(nb, index: int, selector: str, timeout: float = 90):
@@ -156,6 +163,7 @@ def test_stop_button_stops_foreground_run(open_notebook, app):
     nb.run_cell(0)
     nb.run_cell(1, wait=False)
     _wait_for_points(nb, 1, 3)           # training is in the Trainer's batch loop
+    _wait_for_epoch(nb)               # a run stopped before its first epoch keeps no learner
     assert nb.is_busy(1)
     _stop_button(nb).click()
     nb.wait_cell_done(1, timeout=60)
@@ -186,6 +194,7 @@ def test_stop_button_stops_background_run(open_notebook):
     nb.run_cell(2, timeout=30)        # the notebook stays usable while it trains
     assert _result(nb, 2) == (True, 2)
     wait_until(lambda: (nb.plot_points(PLOT) or 0) > first, 60, "the plot to grow after the cell returned")
+    _wait_for_epoch(nb)
     _stop_button(nb).click()
     nb.run_cell(3, timeout=60)
     status, epochs = _result(nb, 3)
@@ -234,3 +243,149 @@ def test_result_survives_save_and_reload(open_notebook, lab):
         for word in ("finished", "Finished 1 epoch"):  # what was said before the reload is said again
             assert (word in before) <= (word in after), (word, before[-500:], after[-500:])
     nb.screenshot("dashboard-reloaded")
+
+
+# ---------------------------------------------------------------------- the view without custom widgets
+NO_WIDGETS = "%env JUPYTER_DL_WIDGETS=0"
+# plotly 5's stack (Colab, classic Notebook 6): jupyter_dl's anywidgets render, plotly's FigureWidget does not.
+NO_FIGURE_WIDGETS = "import jupyter_dl.ui.frontend as frontend; frontend.plotly_figure_widgets = lambda: False"
+
+
+def _svg_curve(nb, index: int) -> tuple[int, int, int]:
+    """(points in the train-loss path, steps, epochs the chart has seen) of the SVG view in cell ``index``
+    ((0, 0, 0): none)."""
+    return tuple(nb.page.evaluate(
+        """(i) => {
+            const p = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+            const cell = p && p.querySelectorAll('.jp-Notebook .jp-Cell')[i];
+            const svg = cell && cell.querySelector('.jupyter-dl-progress svg.jdl-svg-chart');
+            const path = svg && svg.querySelector('path.jdl-svg-train');
+            if (!path) return [0, 0, 0];
+            return [(path.getAttribute('d').match(/[ML]/g) || []).length, Number(svg.dataset.steps),
+                    Number(svg.dataset.epochs)];
+        }""", index))
+
+
+def _final_curve(nb, index: int) -> tuple[int, int]:
+    """(points in the train-loss path, rendered width) of the final image (img.jdl-svg-image) in cell ``index``."""
+    return tuple(nb.page.evaluate(
+        """(i) => {
+            const p = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+            const cell = p && p.querySelectorAll('.jp-Notebook .jp-Cell')[i];
+            const img = cell && cell.querySelector('img.jdl-svg-image');
+            if (!img) return [0, 0];
+            const svg = new DOMParser().parseFromString(atob(img.src.split(',')[1]), 'image/svg+xml');
+            const path = svg.querySelector('path.jdl-svg-train');
+            return [path ? (path.getAttribute('d').match(/[ML]/g) || []).length : 0, img.naturalWidth];
+        }""", index))
+
+
+def _wait_for_curve(nb, index: int, more_than: tuple[int, int] = (1, 0), timeout: float = 90,
+                    epochs: int = 0) -> tuple[int, int, int]:
+    """Wait until the SVG curve has more points and steps than ``more_than`` and at least ``epochs`` epochs;
+    fail at once if the cell errored."""
+    def ready():
+        points, steps, done = _svg_curve(nb, index)
+        if points > more_than[0] and steps > more_than[1] and done >= epochs:
+            return points, steps, done
+        if not nb.is_busy(index) and nb.failure_text(index):
+            raise AssertionError(f"cell {index} failed:\n{nb.failure_text(index)[-3000:]}")
+        if nb.cell(index).locator(".jdl-dashboard").count():
+            raise AssertionError("the widget dashboard was shown, not the view without widgets")
+        return None
+
+    return wait_until(ready, timeout, f"the SVG loss curve to grow beyond {more_than}")
+
+
+@pytest.mark.timeout(180)
+def test_svg_view_grows_while_training_and_stays_after_the_run(open_notebook):
+    """JUPYTER_DL_WIDGETS=0: one display updated in place; its SVG curve grows while the cell is busy, says how
+    to interrupt here, and the final output keeps the curve."""
+    nb = open_notebook("svg_grows.ipynb", ["%load_ext jupyter_dl", NO_WIDGETS, f"{FIT} --epochs {LONG_EPOCHS}"])
+    nb.run_cell(0)
+    nb.run_cell(1)
+    nb.run_cell(2, wait=False)
+    first = _wait_for_curve(nb, 2)
+    assert nb.is_busy(2), "the cell ended before the curve was sampled"
+    second = _wait_for_curve(nb, 2, first[:2], timeout=60)
+    assert nb.is_busy(2), "the cell must still be running at the second sample"
+    assert second[0] > first[0] and second[1] > first[1]
+    cell = nb.cell(2)
+    assert cell.locator(".jdl-stop-hint").first.inner_text().startswith("To stop: interrupt the kernel")
+    assert not cell.locator(".jdl-stop-control").count() and not cell.locator(".jdl-dashboard").count()
+    nb.screenshot("svg-view", cell.locator(".jupyter-dl-progress").first)
+    _end_run(nb, 2)                                   # the interrupt the hint names: a clean stop
+    assert nb.failure_text(2) == "", nb.failure_text(2)
+    wait_until(lambda: re.search(r"interrupted at epoch", _shown_status(nb, 2)), 30, "the view to say it stopped")
+    points, width = wait_until(lambda: _final_curve(nb, 2)[1] and _final_curve(nb, 2), 30, "the final image")
+    assert points >= second[0] and width > 300         # the curve stayed, as an image that renders
+    assert not cell.locator(".jdl-stop-hint").count()
+    nb.save()
+    saved = nb.server.read_notebook("svg_grows.ipynb")["cells"][2]["outputs"]
+    html = "".join("".join(out.get("data", {}).get("text/html", "")) for out in saved)
+    assert "<img class='jdl-svg-image'" in html and "application/vnd.jupyter.widget-view+json" not in str(saved)
+    # Reopened (JupyterLab shows this notebook untrusted: inline SVG would be stripped), the image still shows,
+    # and no loose chart labels leak into the text.
+    nb.reload()
+    _wait_shown(nb, 2, "img.jdl-svg-image", timeout=30)
+    assert wait_until(lambda: _final_curve(nb, 2)[1], 30, "the reopened image to load") > 300
+    assert _final_curve(nb, 2)[0] == points
+    assert "train loss (smoothed)" not in nb.output_text(2)
+    nb.screenshot("svg-view-reopened", nb.cell(2).locator(".jupyter-dl-progress").first)
+
+
+@pytest.mark.timeout(180)
+def test_stop_button_beside_the_svg_view_stops_a_foreground_run(open_notebook):
+    """plotly 5's stack in JupyterLab: the SVG view with the Stop control above it; Stop ends the busy cell
+    cleanly (the server's interrupt), the button leaves the output, the curve stays."""
+    nb = open_notebook("svg_stop_fg.ipynb", [
+        "%load_ext jupyter_dl", NO_FIGURE_WIDGETS, f"{FIT} --epochs {LONG_EPOCHS}",
+        "learn.status, len(learn.history), learn.stopped_at",
+    ])
+    nb.run_cell(0)
+    nb.run_cell(1)
+    nb.run_cell(2, wait=False)
+    _wait_for_curve(nb, 2, (2, 0), epochs=1)          # a run stopped before its first epoch keeps no learner
+    control = nb.cell(2).locator(".jdl-stop-control.jdl-stop-inline").first
+    assert control.get_attribute("data-page") == "server" and control.get_attribute("data-mode") == "foreground"
+    assert not nb.cell(2).locator(".jdl-stop-hint").count()          # the button is there: no hint
+    nb.screenshot("svg-view-stop", nb.cell(2).locator(".jp-Cell-outputArea").first)
+    control.locator("button.jdl-stop").click()
+    nb.wait_cell_done(2, timeout=60)
+    assert nb.failure_text(2) == "", nb.failure_text(2)
+    wait_until(lambda: re.search(r"stopped by user at epoch", _shown_status(nb, 2)), 30,
+               "the view to say the Stop button stopped it")
+    wait_until(lambda: not nb.cell(2).locator(".jdl-stop-control").count(), 30, "the Stop button to leave")
+    assert _final_curve(nb, 2)[0] >= 2
+    nb.run_cell(3)
+    status, epochs, where = _result(nb, 3)
+    assert status in ("stopped", "interrupted") and epochs < ASKED
+    assert where and re.fullmatch(r"epoch \d+, batch \d+", where), where
+
+
+@pytest.mark.timeout(180)
+def test_stop_button_beside_the_svg_view_stops_a_background_run(open_notebook):
+    """--background with the SVG view: the cell returns, the curve keeps growing, Stop (a widget message) ends it."""
+    nb = open_notebook("svg_stop_bg.ipynb", [
+        "%load_ext jupyter_dl", NO_FIGURE_WIDGETS, f"{FIT} --epochs {LONG_EPOCHS} --background",
+        "learn.running, 1 + 1",
+        "learn.wait(); learn.status, len(learn.history)",
+    ])
+    nb.run_cell(0)
+    nb.run_cell(1)
+    nb.run_cell(2, timeout=90)
+    assert nb.failure_text(2) == "", nb.failure_text(2)
+    first = _wait_for_curve(nb, 2)
+    nb.run_cell(3, timeout=30)
+    assert _result(nb, 3) == (True, 2)
+    _wait_for_curve(nb, 2, first[:2], timeout=90, epochs=1)   # drawn from the training thread after the cell returned
+    control = nb.cell(2).locator(".jdl-stop-control").first
+    assert control.get_attribute("data-mode") == "background"
+    control.locator("button.jdl-stop").click()
+    nb.run_cell(4, timeout=60)
+    status, epochs = _result(nb, 4)
+    assert status == "stopped" and epochs < ASKED
+    wait_until(lambda: re.search(r"stopped by user", _shown_status(nb, 2)), 30, "the view to say it stopped")
+    # The run's summary joins its own output, not the cell that happened to run when the thread ended.
+    wait_until(lambda: "Stopped at epoch" in nb.output_text(2), 30, "the summary under the run's view")
+    assert "Stopped at epoch" not in nb.output_text(4), nb.output_text(4)
