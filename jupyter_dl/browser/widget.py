@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..ui.output import display_widget, enable_colab_widgets
+from ..ui.snapshot import LIVE_CLASS, SnapshotKeeper, live_style, new_token, placeholder_bundle
 from .cells import cell_view
 from .charts import class_bars, live_chart, on_click_x, update_figure
 from .details import LARGE_SIZE, DetailsPanel
@@ -39,7 +40,7 @@ from .filters import FilterBar
 from .grid import ThumbnailGrid, data_uri
 from .health_view import HealthLine
 from .session import BrowseSession
-from .snapshot import LIVE_CLASS, SnapshotKeeper, draw_snapshot, live_style, new_token, placeholder_bundle
+from .snapshot import draw_snapshot
 from .toolbar import CleaningToolbar, describe_change
 
 if TYPE_CHECKING:
@@ -73,7 +74,8 @@ class Browser(BrowseSession):
         token = new_token()
         # The output after the widget: what a reopened notebook shows without the kernel (see snapshot.py).
         self.snapshot = SnapshotKeeper(lambda: draw_snapshot(self, self._lock, token))
-        self._placeholder = placeholder_bundle(token, self.catalog.description)
+        self._placeholder = placeholder_bundle(
+            token, f"jupyter_dl browser: {self.catalog.description} (a live view: run the cell again to browse)")
 
         self.header = widgets.HTML(value=self._header_html())
         self.header.add_class("jdl-browse-header")

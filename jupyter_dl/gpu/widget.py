@@ -27,7 +27,7 @@ shows it again.
 The cards and the static table (``%gpu --once``, the fallback where widgets cannot show) are
 rendered by :mod:`jupyter_dl.gpu.cards`. After the widget comes a snapshot output, the table of
 the first reading, which a notebook reopened without this kernel shows instead of a widget error
-(:mod:`jupyter_dl.browser.snapshot`); it is emptied when the monitor stops.
+(:mod:`jupyter_dl.ui.snapshot`); it is emptied when the monitor stops.
 
 DOM hooks (stable class names, for people and browser tests): the widget ``.jdl-gpu-monitor``;
 ``.jdl-gpu-status`` (``live`` / ``stopped``, with ``.jdl-gpu-updated``, the time of the shown
@@ -46,10 +46,10 @@ import threading
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from ..browser.snapshot import LIVE_CLASS, live_style, new_token, snapshot_html
 from ..monitor.readings import Reading
 from ..monitor.sampler import MIN_INTERVAL
 from ..ui.output import display_widget
+from ..ui.snapshot import LIVE_CLASS, live_style, new_token, snapshot_html
 from .cards import MUTED, card_htmls, clock_time, error_html, static_bundle
 from .chart import usage_chart
 
@@ -144,7 +144,7 @@ class GpuMonitor:
         self.presence = PagePresence(lease_seconds=LEASE_SECONDS if lease_seconds is None else lease_seconds,
                                      activity=activity, on_shown=self._on_shown)
         # The snapshot displayed after the widget, for a notebook reopened without the kernel (see
-        # jupyter_dl.browser.snapshot); this hidden HTML carries the CSS that hides it while the widget shows.
+        # jupyter_dl.ui.snapshot); this hidden HTML carries the CSS that hides it while the widget shows.
         self._token = new_token()
         self._snapshot: Any = None
         self._snapshot_drawn = False

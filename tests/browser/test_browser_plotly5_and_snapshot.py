@@ -15,12 +15,12 @@ import pytest
 from imagegen import make_colour_zoo, make_corrupt_file, make_image_folder
 from torch import nn
 
-from jupyter_dl.browser.snapshot import SnapshotKeeper
 from jupyter_dl.browser.svg_chart import SvgChart
 from jupyter_dl.browser.widget import Browser
 from jupyter_dl.data.catalog import build_catalog
 from jupyter_dl.finetuning.api import build_learner
 from jupyter_dl.ui import frontend
+from jupyter_dl.ui.snapshot import SnapshotKeeper
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
