@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test test-js lint lab bench install clean
+.PHONY: demo test test-js lint lab bench install clean dist test-colab
 
 install: $(STAMP)
 
@@ -32,6 +32,21 @@ lint: $(STAMP)
 # (pip install already ran jlpm install in js/ while building the extension.)
 test-js: $(STAMP)
 	cd js && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" jlpm install --immutable && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" jlpm test && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" jlpm lint:check
+
+# An sdist and a wheel in dist/, with the JupyterLab extension's production build inside (a wheel
+# installs without node or JupyterLab). `jlpm clean:all` first: hatch ships whatever build is in
+# jupyter_dl/labextension, so a development build left there by `pip install -e` would ship too.
+# python -m build makes the sdist, then the wheel from the sdist (so the sdist is complete).
+dist: $(STAMP)
+	rm -rf dist
+	cd js && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" jlpm clean:all
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m build --outdir dist .
+
+# Google Colab's stack (.ci/colab-constraints.txt) in .venv-colab with the wheel from dist/, and the
+# tests that run there (docs/install.md, CONTRIBUTING.md "Test environments").
+test-colab:
+	bash .ci/colab-env
+	bash .ci/colab-test
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab examples

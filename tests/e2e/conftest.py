@@ -12,6 +12,8 @@ Fixtures: ``lab`` (the JupyterLab server, see jdl_lab.LabServer; torch/BLAS thre
 kernels: env JDL_BROWSER_THREADS, default 1), ``browser_context`` (Chromium, fresh profile), both
 started once for this package and stopped after its last test; ``page`` (a tab per test; all
 kernels are shut down after each test) and ``open_notebook(name, cells)`` (-> jdl_lab.NotebookPage).
+Classic Notebook 6 (``classic/``): ``classic_server`` and ``classic_notebook(name, cells)`` in
+classic/conftest.py, on the ``new_tab(server)`` fixture here.
 """
 from __future__ import annotations
 
@@ -132,32 +134,46 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture
-def page(browser_context, lab, request):
-    """A new tab; on teardown: screenshot + console errors + server log if the test failed, then end all kernels."""
+def new_tab(browser_context, request):
+    """``new_tab(server)``: a new tab; on teardown: screenshot + console errors + the server's log if the test
+    failed, then end all of the server's kernels. For JupyterLab (``page``) and classic Notebook (classic/)."""
     from playwright.sync_api import Error as PlaywrightError
 
-    pg = browser_context.new_page()
-    console: list[str] = []
+    tabs = []
 
-    def on_console(msg):
-        if msg.type == "error":
-            console.append(f"console error: {msg.text}")
+    def _new(server):
+        pg = browser_context.new_page()
+        console: list[str] = []
 
-    pg.on("console", on_console)
-    pg.on("pageerror", lambda exc: console.append(f"pageerror: {exc}"))
-    yield pg
+        def on_console(msg):
+            if msg.type == "error":
+                console.append(f"console error: {msg.text}")
+
+        pg.on("console", on_console)
+        pg.on("pageerror", lambda exc: console.append(f"pageerror: {exc}"))
+        tabs.append((pg, server, console))
+        return pg
+
+    yield _new
     report = request.node.stash.get(_CALL_REPORT, None)
-    if report is not None and report.failed:
-        try:
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            pg.screenshot(path=str(SCREENSHOTS / f"failed-{request.node.name}.png"), full_page=True)
-        except (PlaywrightError, OSError) as exc:
-            console.append(f"(no failure screenshot: {exc})")
-        sys.stderr.write("\n--- browser console errors ---\n" + "\n".join(console[-40:]) + "\n")
-        sys.stderr.write("--- jupyter lab log (tail) ---\n" + lab.log_tail() + "\n")
-    pg.close()
-    with contextlib.suppress(OSError, ValueError):  # the server is stopped at the end anyway, with its kernels
-        lab.shutdown_kernels()
+    for pg, server, console in tabs:
+        if report is not None and report.failed:
+            try:
+                SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+                pg.screenshot(path=str(SCREENSHOTS / f"failed-{request.node.name}.png"), full_page=True)
+            except (PlaywrightError, OSError) as exc:
+                console.append(f"(no failure screenshot: {exc})")
+            sys.stderr.write("\n--- browser console errors ---\n" + "\n".join(console[-40:]) + "\n")
+            sys.stderr.write(f"--- {server.log_path.name} (tail) ---\n" + server.log_tail() + "\n")
+        pg.close()
+        with contextlib.suppress(OSError, ValueError):  # the server is stopped at the end anyway, with its kernels
+            server.shutdown_kernels()
+
+
+@pytest.fixture
+def page(new_tab, lab):
+    """A new tab for the JupyterLab server (see new_tab)."""
+    return new_tab(lab)
 
 
 @pytest.fixture

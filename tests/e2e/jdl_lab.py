@@ -100,6 +100,7 @@ class LabServer:
         self.log_path = self.root / "jupyter-lab.log"
         self.proc: subprocess.Popen | None = None
         self._log = None
+        self.extra_env: dict[str, str] = {}   # more environment for the server and its kernels
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def _env(self) -> dict[str, str]:
@@ -121,6 +122,7 @@ class LabServer:
         env.update(OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads, OPENBLAS_NUM_THREADS=threads,
                    TORCH_NUM_THREADS=threads, PYTHONUNBUFFERED="1")
         env.pop("JUPYTER_DL_WIDGETS", None)  # the end-to-end tests are about the widget front end
+        env.update(self.extra_env)
         return env
 
     def _write_settings(self) -> None:
@@ -130,10 +132,8 @@ class LabServer:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(values))
 
-    def start(self) -> LabServer:
-        self.notebooks.mkdir(parents=True, exist_ok=True)
-        env = self._env()
-        self._write_settings()
+    def command(self) -> list[str]:
+        """The server's command line (subclasses start another app: see classic/nb6.py)."""
         cmd = jupyter_command() + [
             "lab", "--no-browser", f"--port={self.port}", "--ip=127.0.0.1",
             # IdentityProvider.token: ServerApp.token's non-deprecated name (jupyter_server 2).
@@ -144,6 +144,13 @@ class LabServer:
         ]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             cmd.append("--allow-root")                      # containers and CI often run as root
+        return cmd
+
+    def start(self) -> LabServer:
+        self.notebooks.mkdir(parents=True, exist_ok=True)
+        env = self._env()
+        self._write_settings()
+        cmd = self.command()
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - open for the server's lifetime, closed by stop()
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env=env,
                                      cwd=self.notebooks, start_new_session=True)
