@@ -7,7 +7,13 @@ included; jupyter_dl runs with a cold cache (a fresh cache folder per round),
 so its decode-once cost is counted. Rounds alternate the variants so machine
 noise hits all of them alike; medians and ratios are printed.
 
+What keeping the run folder's files costs (the best weights in ``model.jdl`` and the state to
+resume from in ``resume.pt``, saved at epoch ends): the same job with and without them
+(``checkpoints=False``), side by side in each round; the paired ratio, and the time the saving
+itself took on the training thread (the CPU copies) and on the writer thread.
+
     python benchmarks/bench_finetune.py [--rounds 6] [--train 800] [--valid 200] [--size 64] [--bs 32]
+    python benchmarks/bench_finetune.py --only "jupyter_dl %finetune" "  ... without run-folder saves"
 """
 from __future__ import annotations
 
@@ -51,19 +57,43 @@ def timed(fn) -> tuple[float, float]:
 
 
 # --------------------------------------------------------------- the variants
-def run_jupyter_dl(data: Path, args, train_bn: bool = False) -> float:
+SAVES: list[dict] = []  # per run with checkpoints: seconds on the training thread and the writer's, bytes
+
+
+def run_jupyter_dl(data: Path, args, train_bn: bool = False, checkpoints: bool = True) -> float:
     import jupyter_dl
+    from jupyter_dl.finetuning import session
 
     os.environ["JUPYTER_DL_CACHE"] = tempfile.mkdtemp(prefix="jdl-bench-cache-")  # cold cache: decode counted
     learn = jupyter_dl.finetuning.build_learner(data, "torchvision:resnet18", pretrained=False, size=args.size,
-                                         bs=args.bs, workers=args.workers, augment="none")
-    learn.fine_tune(epochs=1, freeze_epochs=1, quiet=True, train_bn=train_bn)
+                                                bs=args.bs, workers=args.workers, augment="none")
+    made = []
+
+    class CountedRunFiles(session.RunFiles):  # the same writer, remembered so its own timings can be read
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            made.append(self)
+
+    original, session.RunFiles = session.RunFiles, CountedRunFiles
+    try:
+        learn.fine_tune(epochs=1, freeze_epochs=1, quiet=True, train_bn=train_bn, checkpoints=checkpoints)
+    finally:
+        session.RunFiles = original
+    for files in made:
+        written = sum(p.stat().st_size for p in files.model_path.parent.iterdir() if p.name != "log.jsonl")
+        SAVES.append({"training_thread": files.seconds, "writer": files.writer.seconds, "bytes": written,
+                      "epochs": len(learn.history)})
     return sum(row["seconds"] for row in learn.history)
 
 
 def run_jupyter_dl_default(data: Path, args) -> float:
     """The default recipe also trains BatchNorm in the frozen phase (as fastai): more work per frozen step."""
     return run_jupyter_dl(data, args, train_bn=True)
+
+
+def run_jupyter_dl_no_saves(data: Path, args) -> float:
+    """The same job without the run folder's model.jdl and resume.pt (``checkpoints=False``)."""
+    return run_jupyter_dl(data, args, checkpoints=False)
 
 
 def _resnet18() -> torch.nn.Module:
@@ -159,6 +189,7 @@ def run_compute_limit(data: Path, args) -> float:
 VARIANTS = {
     # Same steps as the plain loop and the compute limit: head only while frozen.
     "jupyter_dl %finetune": run_jupyter_dl,
+    "  ... without run-folder saves": run_jupyter_dl_no_saves,
     "  ... with train_bn": run_jupyter_dl_default,
     "plain PyTorch loop": run_plain_loop,
     "fastai fine_tune": run_fastai,
@@ -207,7 +238,27 @@ def main() -> None:
     print(f"{'variant':24s} {'whole job':>10s} {'train imgs/s':>13s} {'ours / this':>12s}")
     for name in variants:
         ratio = f"{ours / medians[name]:.2f}x" if ours else "-"
-        print(f"{name:24s} {medians[name]:9.2f}s {images / train_medians[name]:13.0f} {ratio:>12s}")
+        print(f"{name:30s} {medians[name]:9.2f}s {images / train_medians[name]:13.0f} {ratio:>12s}")
+    report_saving_cost(results)
+
+
+def report_saving_cost(results: dict[str, list[tuple[float, float]]]) -> None:
+    """The run folder's saves: whole job with / without them (paired per round), and their own time."""
+    with_saves, without = results.get("jupyter_dl %finetune"), results.get("  ... without run-folder saves")
+    if not with_saves or not without:
+        return
+    pairs = [w / wo for (w, _), (wo, _) in zip(with_saves, without)]
+    job = statistics.median(w for w, _ in with_saves)
+    timed = SAVES[-len(with_saves):]  # the timed rounds (the warm-up ran first)
+    on_thread = statistics.median(s["training_thread"] for s in timed)
+    writer = statistics.median(s["writer"] for s in timed)
+    size = statistics.median(s["bytes"] for s in timed) / 2**20
+    print(f"\nrun-folder saves (model.jdl + resume.pt, {size:.0f} MiB left in the folder): whole job with / "
+          f"without, paired per round: median {statistics.median(pairs):.3f} (rounds: "
+          f"{', '.join(f'{r:.3f}' for r in pairs)}; goal <= 1.02)")
+    print(f"their own time: {on_thread * 1000:.0f} ms on the training thread (CPU copies at epoch ends) = "
+          f"{on_thread / job:.2%} of the job; {writer * 1000:.0f} ms on the writer thread (serialise, write, "
+          f"rename) = {writer / job:.2%}, overlapping training")
 
 
 if __name__ == "__main__":

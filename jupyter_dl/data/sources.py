@@ -1,6 +1,12 @@
-"""What the user passed as DATA -> one of three source kinds the loaders understand."""
+"""What the user passed as DATA -> one of three source kinds the loaders understand.
+
+A DATA that names nothing gets one sentence, with "did you mean ...?" when a sibling of the
+missing folder or file (``data/pets`` for ``data/pest``), a notebook variable or ``"sample"`` is
+spelt nearly alike.
+"""
 from __future__ import annotations
 
+import difflib
 import os
 from pathlib import Path
 from typing import Any
@@ -45,11 +51,51 @@ def _resolve_text(data: str | os.PathLike, namespace: dict | None, options: dict
         if found:
             return _resolve_object(value, options, name=data)
         if namespace is not None and data.replace(".", "").isidentifier():
+            guess = _did_you_mean(closest_path(shown) or _closest_name(data, namespace))
             raise UserInputError(
-                f"{data!r} is neither an existing path nor a variable in the notebook: check the spelling, "
+                f"{data!r} is neither an existing path nor a variable in the notebook{guess}: check the spelling, "
                 "or pass a folder, a .csv file or \"sample\".")
-    raise UserInputError(f"The path {shown} does not exist: "
+    raise UserInputError(f"The path {shown} does not exist{_did_you_mean(closest_path(shown))}: "
                          f"check the spelling and the current directory ({os.getcwd()}).")
+
+
+# Names a notebook always has, never what a user meant as DATA.
+_SHELL_NAMES = frozenset({"In", "Out", "exit", "quit", "get_ipython"})
+_MAX_SIBLINGS = 5000  # a huge folder is not searched for a near name (listing it could take long)
+
+
+def _did_you_mean(guess: str | None) -> str:
+    return f" (did you mean {guess}?)" if guess else ""
+
+
+def closest_path(shown: str) -> str | None:
+    """``shown`` with each missing part replaced by its closest sibling (``data/pest`` -> ``data/pets``),
+    written as the user wrote it; None unless that path exists."""
+    parts = list(Path(shown).parts)
+    for index, part in enumerate(parts):
+        here = Path(*parts[: index + 1])
+        if Path(os.path.expanduser(here)).exists():
+            continue
+        parent = Path(os.path.expanduser(Path(*parts[:index]))) if index else Path(".")
+        try:
+            siblings = [entry.name for _, entry in zip(range(_MAX_SIBLINGS), os.scandir(parent))
+                        if not entry.name.startswith(".")]
+        except OSError:
+            return None
+        match = difflib.get_close_matches(part, siblings, n=1, cutoff=0.6)
+        if not match:
+            return None
+        parts[index] = match[0]
+    return str(Path(*parts)) if parts and Path(os.path.expanduser(Path(*parts))).exists() else None
+
+
+def _closest_name(name: str, namespace: dict) -> str | None:
+    """The notebook variable (or "sample") spelt most like ``name``: only values that could be DATA."""
+    candidates = ["sample"] + [key for key, value in namespace.items()
+                               if not key.startswith("_") and key not in _SHELL_NAMES and not callable(value)
+                               and type(value).__name__ != "module"]
+    match = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+    return f'"{match[0]}"' if match and match[0] == "sample" else (match[0] if match else None)
 
 
 def lookup_name(name: str, namespace: dict | None) -> tuple[bool, Any]:

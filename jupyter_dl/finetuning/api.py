@@ -7,96 +7,35 @@ known to be good.
 """
 from __future__ import annotations
 
+import inspect
 import os
-from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from ..checks import check_count
 from ..errors import UserInputError
-
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-
-
-def _check_options(*, bs: int, size: int, valid_pct: float, workers: int | None, precision: str) -> None:
-    check_count("--bs", bs)
-    check_count("--size", size)
-    if not 0 < valid_pct < 1:
-        raise UserInputError(f"--valid-pct must be between 0 and 1 (e.g. 0.2), not {valid_pct!r}.")
-    if workers is not None:
-        check_count("--workers", workers, minimum=0)
-    if precision not in PRECISIONS:
-        raise UserInputError(f"--precision must be one of {', '.join(PRECISIONS)}, not {precision!r}.")
+from .build import assemble_learner
+from .target import Target
 
 
-def _default_workers() -> int:
-    return min(os.cpu_count() or 1, 8)
+def build_learner(data: Any, arch: Any = None, *, namespace: dict[str, Any] | None = None,
+                  learner_name: str = "learn", **options: Any):
+    """Resolve data and model, build loaders and a Trainer: a Learner ready to train, stored as ``learner_name``.
 
-
-def _data_name(data: Any) -> str:
-    """How the run log and summary name the data: the path or variable name, else the type."""
-    return os.fspath(data) if isinstance(data, (str, os.PathLike)) else type(data).__name__
-
-
-def _data_target(data: Any, namespace: dict[str, Any] | None) -> Any:
-    """DATA as %browse can find it again later: an existing path made absolute (the cwd may change),
-    a variable name replaced by the variable's value (the name may be reassigned), anything else as given."""
-    from ..data.sources import lookup_name
-
-    if isinstance(data, (str, os.PathLike)):
-        path = Path(os.path.expanduser(os.fspath(data)))
-        if path.exists():
-            return path.absolute()
-        found, value = lookup_name(data, namespace) if isinstance(data, str) and data != "sample" else (False, None)
-        if found:
-            return _data_target(value, None)
-    return data
-
-
-def build_learner(data: Any, arch: Any = None, *, bs: int = 64, size: int = 224, valid_pct: float = 0.2,
-                  seed: int = 42, metrics: Sequence[str] = ("accuracy",), device: str = "auto",
-                  precision: str = "auto", workers: int | None = None, weights: str | None = None,
-                  pretrained: bool = True, label_col: str = "label", path_col: str = "path",
-                  label_re: str | None = None, augment: str = "light",
-                  namespace: dict[str, Any] | None = None, learner_name: str = "learn"):
-    """Resolve data and model, build loaders and a Trainer: a Learner ready to train."""
-    _check_options(bs=bs, size=size, valid_pct=valid_pct, workers=workers, precision=precision)
-    from ..data.loaders import make_loaders
-    from ..data.sources import resolve_data
-    from ..models.registry import DEFAULT_ARCH, create_model
-    from ..train.device import resolve_device
-    from ..train.seed import seed_everything
-    from ..train.trainer import Trainer
-    from .learner import Learner
-
-    torch_device = resolve_device(device)       # fails fast on --device cuda without CUDA
-    seed_everything(seed)
-    source = resolve_data(data, label_col=label_col, path_col=path_col, label_re=label_re,
-                          valid_pct=valid_pct, seed=seed, namespace=namespace)
-    bundle = create_model(arch if arch is not None else DEFAULT_ARCH, len(source.classes),
-                          pretrained=pretrained, weights=weights, namespace=namespace)
-    trainer = Trainer(bundle.model, device=torch_device, precision=precision, metrics=tuple(metrics),
-                      seed=seed)
-    loaders = make_loaders(source, size=size, bs=bs, workers=_default_workers() if workers is None else workers,
-                           device=trainer.device, mean=bundle.mean, std=bundle.std, augment=augment, seed=seed,
-                           channels_last=trainer.channels_last)
-    config = dict(data=_data_name(data), data_description=loaders.description, arch=bundle.arch,
-                  source=bundle.source, weights=bundle.weights, classes=loaders.classes, n_train=loaders.n_train,
-                  n_valid=loaders.n_valid, skipped=len(loaders.skipped), bs=bs, size=size, valid_pct=valid_pct,
-                  seed=seed, metrics=list(metrics), device=str(trainer.device), precision=trainer.precision,
-                  augment=augment, label_col=label_col, path_col=path_col, label_re=label_re)
-    learner = Learner(bundle, loaders.classes, size=size, trainer=trainer, loaders=loaders, config=config,
-                      name=learner_name)
-    learner.data, learner.source = _data_target(data, namespace), source
+    Options: bs, size, valid_pct, seed, metrics, device, precision, workers, weights, pretrained,
+    label_col, path_col, label_re, augment (see :func:`~jupyter_dl.finetuning.build.assemble_learner`).
+    With a ``namespace`` (the notebook's variables) the learner is stored there before training,
+    so an error mid-run never loses the trained weights.
+    """
+    learner = assemble_learner(data, arch, namespace=namespace, learner_name=learner_name, **options)
     if namespace is not None:
-        # Stored before training, so an error mid-run never loses the trained weights.
         namespace[learner_name] = learner
     return learner
 
 
 def finetune(data: Any, arch: Any = None, *, epochs: int = 1, freeze_epochs: int = 1,
              lr: float | str | None = None, train_bn: bool = True, background: bool = False,
-             quiet: bool = False, auto_bs: bool = False, **options: Any):
+             quiet: bool = False, auto_bs: bool = False, resume: str | os.PathLike | None = None,
+             **options: Any):
     """Fine-tune a pretrained image classifier on ``data`` and return the learner.
 
     ``data``: a folder (one sub-folder per class, or ``train/`` + ``valid/``), a CSV
@@ -112,8 +51,14 @@ def finetune(data: Any, arch: Any = None, *, epochs: int = 1, freeze_epochs: int
     until it fits (``learner.batch_size`` says what was chosen); without it, out of memory is
     a :class:`~jupyter_dl.errors.UserInputError` that says how much was asked and free, and the
     learner keeps the weights it had before the phase that failed.
+    ``resume``: a run (its name as ``%runs`` lists it, or its folder) to go on with from the state
+    its folder saved at its last epoch end, with its own settings (see :mod:`.resume` for the rules).
     Other options: see :func:`build_learner` (bs, size, valid_pct, seed, metrics, device,
     precision, workers, weights, pretrained, label_col, path_col, label_re, augment).
+
+    Each run folder keeps the best weights as they improve (``load_learner(run_dir)``). With a
+    ``namespace`` the learner is stored as ``learner_name`` before training; a run that ends
+    before its first epoch completes puts the variable's previous value back and says so.
     """
     # Checked before any data is read; build_learner checks the data and model options.
     check_count("--epochs", epochs)
@@ -122,7 +67,48 @@ def finetune(data: Any, arch: Any = None, *, epochs: int = 1, freeze_epochs: int
         raise UserInputError(f"lr must be a number or 'find', not {lr!r}.")
     if isinstance(lr, (int, float)) and lr <= 0:
         raise UserInputError(f"lr must be positive, not {lr!r}.")
-    learner = build_learner(data, arch, **options)
+    namespace = options.get("namespace")
+    target = Target(namespace, options.get("learner_name", "learn")) if namespace is not None else None
+    if resume is not None:
+        from .resume import prepare_resume
+
+        given = changed_options({"epochs": epochs, "freeze_epochs": freeze_epochs, "lr": lr, "train_bn": train_bn,
+                                 **options})
+        learner, resumed, plan = prepare_resume(resume, data, arch, given=given, options=options)
+    else:
+        learner = assemble_learner(data, arch, **options)
+    if target is not None:
+        learner.keep_in(target)
+    epochs_before = len(learner.history)
+    try:
+        if resume is None:
+            _train(learner, epochs=epochs, freeze_epochs=freeze_epochs, lr=lr, quiet=quiet, train_bn=train_bn,
+                   background=background, auto_bs=auto_bs)
+        elif plan["call"] == "fit":
+            learner.fit(plan["epochs"], lr=plan["lr"], quiet=quiet, background=background, auto_bs=auto_bs,
+                        resume=resumed)
+        else:
+            learner.fine_tune(epochs=plan["epochs"], freeze_epochs=plan["freeze_epochs"], lr=plan["lr"],
+                              quiet=quiet, background=background, auto_bs=auto_bs, resume=resumed,
+                              **plan["recipe"])
+    except BaseException:
+        shown = learner.put_back_note is not None and not quiet  # the live view's summary said it
+        learner.settle_target(epochs_before)
+        if learner.put_back_note and not shown:
+            from ..ui.output import show_summary_text
+
+            show_summary_text(learner.put_back_note)
+        raise
+    if quiet and not background:  # otherwise the live view ends with the summary
+        from .summary import show_summary
+
+        show_summary(learner)
+    return learner
+
+
+def _train(learner: Any, *, epochs: int, freeze_epochs: int, lr: float | str | None, quiet: bool, train_bn: bool,
+           background: bool, auto_bs: bool) -> None:
+    """A new run: the LR finder first when asked (``lr="find"``), then fine_tune."""
     if lr == "find":
         from .lr_find_view import show_lr_find
 
@@ -133,11 +119,20 @@ def finetune(data: Any, arch: Any = None, *, epochs: int = 1, freeze_epochs: int
         learner.config["lr"] = lr
     learner.fine_tune(epochs=epochs, freeze_epochs=freeze_epochs, lr=lr, quiet=quiet, train_bn=train_bn,
                       background=background, auto_bs=auto_bs)
-    if quiet and not background:  # otherwise the live view ends with the summary
-        from .summary import show_summary
 
-        show_summary(learner)
-    return learner
+
+def changed_options(values: dict[str, Any]) -> dict[str, Any]:
+    """The options in ``values`` set to something else than their defaults (finetune's and build_learner's)."""
+    defaults = {name: p.default for fn in (finetune, assemble_learner)
+                for name, p in inspect.signature(fn).parameters.items() if p.default is not inspect.Parameter.empty}
+    return {k: v for k, v in values.items() if k not in defaults or not _equal(v, defaults[k])}
+
+
+def _equal(a: Any, b: Any) -> bool:
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return list(a) == list(b)
+    return a is b or (type(a) is type(b) and a == b) or (isinstance(a, (int, float)) and isinstance(b, (int, float))
+                                                        and not isinstance(a, bool) and a == b)
 
 
 def lr_find(data: Any, arch: Any = None, *, start_lr: float = 1e-7, end_lr: float = 10.0, num_it: int = 100,

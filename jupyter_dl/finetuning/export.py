@@ -4,6 +4,8 @@ One file: the weights as plain tensors and a small JSON description (architectur
 size, normalisation, history, versions). Nothing is pickled but tensors, so it loads with
 ``torch.load(weights_only=True)``; no path of this machine is in it. Written beside the target and
 renamed (:func:`jupyter_dl.paths.write_atomic`): an interrupted export never leaves a half file.
+Every run folder keeps its best weights in the same format (``model.jdl``, see :mod:`.run_files`),
+so :func:`find_model_file` also takes a run folder, or a run's name as ``%runs`` lists it.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import torch
 from .._version import __version__
 from ..errors import UserInputError
 from ..paths import write_atomic
+from ..train.runlog import LOG_NAME, MODEL_NAME
 
 EXPORT_FORMAT = "jupyter_dl.finetuning.learner/1"
 
@@ -65,3 +68,24 @@ def read_export(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     if meta.get("format") != EXPORT_FORMAT:
         raise UserInputError(f"{path} has format {meta.get('format')!r}; this jupyter_dl reads {EXPORT_FORMAT}.")
     return meta, state
+
+
+def find_model_file(path: str | os.PathLike) -> Path:
+    """The exported file ``path`` names: the file itself, a run folder's ``model.jdl``, or a run's (by name)."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        if (path / MODEL_NAME).is_file():
+            return path / MODEL_NAME
+        if (path / LOG_NAME).is_file():
+            raise UserInputError(f"Run {path.name} has no saved model (no epoch of it finished, or an older "
+                                 "jupyter_dl made it): train one with %finetune.")
+        raise UserInputError(f"{path} is a folder without a {MODEL_NAME}: give a file written by learn.export() "
+                             "or a run folder that %runs lists.")
+    if not path.exists() and len(path.parts) == 1:
+        from ..history.summaries import resolve_runs
+
+        try:  # a run's name, or a unique part of it, as %runs shows it
+            return find_model_file(resolve_runs([str(path)])[0]["path"])
+        except UserInputError:
+            pass  # not a run either: the error below says the file is missing
+    return path

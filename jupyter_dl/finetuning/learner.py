@@ -4,7 +4,8 @@ A :class:`Learner` ties a model (from ``models/``), its data (``data/``) and a
 :class:`~jupyter_dl.train.Trainer` together. It is the object people keep
 working with after the one-line fine-tune, so every method a fastai user would
 reach for is here: ``predict``, ``fit``, ``fine_tune``, ``lr_find``,
-``export`` and :func:`load_learner`.
+``export`` and :func:`load_learner`. Every run keeps its best weights and its
+state in its run folder as it goes (:mod:`.run_files`), so nothing trained is lost.
 """
 from __future__ import annotations
 
@@ -23,16 +24,18 @@ from ..data.transforms import BatchTransform
 from ..errors import UserInputError
 from ..models.registry import ModelBundle, create_model, rebuild_model
 from ..train.device import resolve_device
-from ..train.events import STOP, EventBus
 from ..train.freezing import freeze, unfreeze
 from ..train.lr_finder import lr_find as lr_find_sweep
 from ..train.oom import OomGuard
 from ..train.recipe import DEFAULT_BODY_LR_RATIO, DEFAULT_LR, DEFAULT_UNFROZEN_LR_FACTOR, discriminative_lrs
 from ..train.recipe import fine_tune as fine_tune_recipe
-from ..train.runlog import RunLog
+from ..train.runlog import LOG_NAME, MODEL_NAME
 from ..train.trainer import Trainer
 from ..ui.output import show_summary_text
-from .export import export_meta, read_export, write_export
+from .export import export_meta, find_model_file, read_export, write_export
+from .run_files import ResumedRun
+from .session import RunSession
+from .target import Target
 
 
 class Learner:
@@ -54,6 +57,9 @@ class Learner:
         self.run_dir: Path | None = None
         self.stopped_at: str | None = None   # "epoch 2, batch 13" after a stop or interrupt
         self.error: BaseException | None = None  # what ended a failed background run
+        self.put_back_note: str | None = None  # set when a run that finished no epoch gave the variable back
+        self._target: Target | None = None
+        self._epochs_before = 0
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._transform: BatchTransform | None = None
@@ -142,6 +148,13 @@ class Learner:
         top = probs.max(dim=1)
         return [(self.classes[int(i)], float(p)) for p, i in zip(top.values, top.indices)]
 
+    def evaluate(self, data: Any, **options: Any) -> Any:
+        """Score on the test set ``data`` (anything %finetune takes): metrics, confusion matrix, per-class
+        precision / recall / F1; options as :func:`~jupyter_dl.browser.evaluation.evaluate` takes them."""
+        from ..browser.evaluation import evaluate
+
+        return evaluate(self, data, **options)
+
     # ------------------------------------------------------------- training
     def _require_data(self, what: str) -> Loaders:
         if self.loaders is None:
@@ -151,65 +164,47 @@ class Learner:
         return self.loaders
 
     def _run(self, kind: str, body: Callable[[Callable[[str, dict], None]], str], *, total_epochs: int,
-             quiet: bool, config: dict[str, Any], background: bool = False) -> str:
-        """Run ``body(note)`` with a live view and a run log subscribed to the trainer.
+             quiet: bool, config: dict[str, Any], background: bool = False, checkpoints: bool = True,
+             resume: ResumedRun | None = None) -> str:
+        """Run ``body(note)`` with a live view, a run log and the run folder's files watching (:mod:`.session`).
 
         ``note(message, details)`` shows one line under the view and logs it (a smaller batch size).
         In the background the run happens in a thread and this returns "running" at once;
         ``wait()`` gives the final status, ``stop()`` ends it at the next batch boundary.
+        ``checkpoints``: keep the best weights and the state in the run folder (:mod:`.run_files`);
+        ``resume``: go on in that run's folder, its past epochs shown first in the view.
         """
-        from ..dashboard.views import make_training_view
-        from .summary import summary_text
-
         with self._lock:
             if self.running:
                 raise UserInputError(f"`{self.name}` is already training: call {self.name}.stop() or "
                                      f"{self.name}.wait() before starting another run.")
             previous, self.status = self.status, "running"
         try:
-            view = make_training_view(total_epochs=total_epochs, title=self._run_name(), quiet=quiet,
-                                      mode="background" if background else "foreground",
-                                      on_stop=self.trainer.request_stop)
-            log = RunLog.start({**self.config, **config, "call": kind}, name_hint=self._run_name())
+            session = RunSession(self, kind=kind, config=config, total_epochs=total_epochs, quiet=quiet,
+                                 background=background, checkpoints=checkpoints, resume=resume)
         except BaseException:
             self.status = previous
             raise
-        bus: EventBus = self.trainer.bus
-        self.run_dir = log.run_dir
+        self.run_dir = session.run_dir
         self.stopped_at = None
         self.error = None
-
-        def note_stop(event) -> None:
-            if event.kind == STOP:
-                self.stopped_at = f"epoch {event['epoch']}, batch {event['batch']}"
-
-        def note(message: str, details: dict) -> None:
-            log.write("batch_size", message=message, **details)
-            show_summary_text(message)
-
-        subscribers = [s for s in (view, log, note_stop) if s is not None]
-        for sub in subscribers:
-            bus.subscribe(sub)
+        self.put_back_note = None
+        self._epochs_before = session.epochs_before
 
         def run() -> str:
             status = "failed"
             try:
                 if background:  # signals reach the main thread only: stop() and the Stop button stop it
-                    status = body(note)
+                    status = body(session.note)
                 else:
                     with self.trainer.interrupts_stop_cleanly():
-                        status = body(note)
+                        status = body(session.note)
             except Exception as exc:
                 self.error = exc
                 if not background:
                     raise
             finally:
-                self.status = status
-                for sub in subscribers:
-                    bus.unsubscribe(sub)
-                log.close()
-                if view is not None:
-                    view.close(status, summary_text(self))
+                session.close(status)
             return status
 
         if not background:
@@ -217,6 +212,22 @@ class Learner:
         self._thread = threading.Thread(target=run, name=f"jupyter_dl-{self.name}", daemon=True)
         self._thread.start()
         return "running"
+
+    def keep_in(self, target: Target) -> None:
+        """Stored in ``target`` for the next run: if it ends before an epoch completes, the previous value goes back."""
+        self._target = target
+        target.store(self)
+
+    def settle_target(self, epochs_before: int) -> None:
+        """After a run (or a failure before it): give the variable back unless an epoch was added since."""
+        target, self._target = self._target, None
+        if target is not None and len(self.history) == epochs_before:
+            self.put_back_note = target.put_back(self)
+
+    def describe(self, history: list[dict]) -> dict[str, Any]:
+        """What an exported file says about this learner (the run folder's model.jdl too)."""
+        return export_meta(arch=self.bundle.arch, source=self.bundle.source, classes=self.classes, size=self.size,
+                           mean=self.bundle.mean, std=self.bundle.std, history=history)
 
     @property
     def running(self) -> bool:
@@ -251,21 +262,29 @@ class Learner:
             self.config["bs"] = smaller
 
         return OomGuard(self.trainer, batch_size=bs, rebatch=rebatch, auto=auto_bs, on_retry=on_retry,
-                        name=self.name)
+                        name=self.name, kept=self._kept_after_failure)
 
-    def _run_name(self) -> str:
+    def _kept_after_failure(self, what: str) -> str:
+        """What a failure leaves the user: the variable's previous value when no epoch finished, else this."""
+        back = self._target is not None and len(self.history) == self._epochs_before
+        return Target.failure_clause(self.name, what, put_back=back)
+
+    def run_name(self) -> str:
+        """How the run folder and the view name a run of this learner: "<arch>-<data>"."""
         data = str(self.config.get("data", "data"))
         data = Path(data).name or data
         return f"{self.bundle.arch}-{data}"
 
     def fine_tune(self, epochs: int = 1, freeze_epochs: int = 1, lr: float | None = None, *,
                   quiet: bool = False, background: bool = False, auto_bs: bool = False,
-                  **recipe_options: Any) -> str:
+                  checkpoints: bool = True, resume: ResumedRun | None = None, **recipe_options: Any) -> str:
         """fastai's recipe: head only (one-cycle), then everything with discriminative rates.
 
         Out of GPU memory, the phase it happened in is rolled back (a finished frozen phase
         is kept) and a clear error says how much memory was asked and free; with ``auto_bs``
         the phase is retried from its start with half the batch size until it fits.
+        ``checkpoints``: keep the best weights and the state in the run folder as epochs end.
+        ``resume``: a saved run to go on with (``finetune(..., resume=RUN)`` makes it).
         """
         loaders = self._require_data("train on")
         options = {k: v for k, v in recipe_options.items() if v is not None}
@@ -276,18 +295,21 @@ class Learner:
             guard = self._oom_guard(loaders, auto_bs, note)
             return fine_tune_recipe(self.trainer, loaders.train, loaders.valid, self.layer_groups(),
                                     epochs=epochs, freeze_epochs=freeze_epochs, fit=guard.fit_one_cycle,
-                                    **options)
+                                    resume=resume.fit if resume is not None else None, **options)
 
-        return self._run("fine_tune", body, total_epochs=len(self.history) + epochs + freeze_epochs,
-                         quiet=quiet, background=background,
+        remaining = resume.remaining if resume is not None else epochs + freeze_epochs
+        return self._run("fine_tune", body, total_epochs=len(self.history) + remaining,
+                         quiet=quiet, background=background, checkpoints=checkpoints, resume=resume,
                          config={"epochs": epochs, "freeze_epochs": freeze_epochs,
                                  "lr": options.get("lr", DEFAULT_LR), "auto_bs": auto_bs, **options})
 
     def fit(self, epochs: int = 1, lr: float | None = None, *, quiet: bool = False,
-            background: bool = False, auto_bs: bool = False) -> str:
+            background: bool = False, auto_bs: bool = False, checkpoints: bool = True,
+            resume: ResumedRun | None = None) -> str:
         """Train more, the whole model, one-cycle; ``lr`` is the head's rate (body lower, as in fine_tune).
 
         Out of GPU memory: see :meth:`fine_tune` (``auto_bs`` halves the batch size until it fits).
+        ``checkpoints`` and ``resume``: as in :meth:`fine_tune`.
         """
         loaders = self._require_data("train on")
         check_count("epochs", epochs)
@@ -299,10 +321,12 @@ class Learner:
             self.unfreeze()
             guard = self._oom_guard(loaders, auto_bs, note)
             return guard.fit_one_cycle(loaders.train, loaders.valid, epochs, lrs, param_groups=groups,
-                                       phase="unfrozen")
+                                       phase="unfrozen", **({"resume": resume.fit} if resume is not None else {}))
 
-        return self._run("fit", body, total_epochs=len(self.history) + epochs, quiet=quiet,
-                         background=background, config={"epochs": epochs, "lr": head_lr, "auto_bs": auto_bs})
+        remaining = resume.remaining if resume is not None else epochs
+        return self._run("fit", body, total_epochs=len(self.history) + remaining, quiet=quiet,
+                         background=background, checkpoints=checkpoints, resume=resume,
+                         config={"epochs": epochs, "lr": head_lr, "auto_bs": auto_bs})
 
     def lr_find(self, start_lr: float = 1e-7, end_lr: float = 10.0, num_it: int = 100,
                 frozen: bool | None = None, auto_bs: bool = False) -> Any:
@@ -338,19 +362,19 @@ class Learner:
         no paths of this machine: :func:`load_learner` works elsewhere without the data.
         """
         self._require_idle("export")
-        meta = export_meta(arch=self.bundle.arch, source=self.bundle.source, classes=self.classes, size=self.size,
-                           mean=self.bundle.mean, std=self.bundle.std, history=self.history)
-        return write_export(path, meta, self.model.state_dict())
+        return write_export(path, self.describe(self.history), self.model.state_dict())
 
 
 def load_learner(path: str | os.PathLike, *, device: str = "cpu",
                  model: torch.nn.Module | None = None) -> Learner:
-    """Load a file written by :meth:`Learner.export` (no data needed).
+    """Load a file written by :meth:`Learner.export`, or a run folder's best model (no data needed).
 
+    ``path``: an exported file, a run folder (``runs/<run>``: its ``model.jdl``, saved as the run
+    went, so it survives a crash or a kernel restart) or a run's name as ``%runs`` lists it.
     ``model`` is only needed for learners built on your own ``nn.Module``:
     pass a fresh instance of the same architecture.
     """
-    path = Path(path)
+    path = find_model_file(path)
     meta, state = read_export(path)
     n_classes = len(meta["classes"])
     if meta["source"] == "module":
@@ -364,7 +388,9 @@ def load_learner(path: str | os.PathLike, *, device: str = "cpu",
     bundle.mean, bundle.std = tuple(meta["mean"]), tuple(meta["std"])
     trainer = Trainer(bundle.model, device=resolve_device(device))
     trainer.history.extend(meta.get("history", []))
+    in_run = path.name == MODEL_NAME and (path.parent / LOG_NAME).is_file()
     learner = Learner(bundle, meta["classes"], size=meta["size"], trainer=trainer,
-                      config={"loaded_from": path.name})
+                      config={"loaded_from": f"{path.parent.name}/{path.name}" if in_run else path.name})
+    learner.run_dir = path.parent if in_run else None
     learner.status = "loaded"
     return learner

@@ -34,8 +34,9 @@ def summary_text(learner: Any) -> str:
         first = learner.loaders.skipped[0] if learner.loaders is not None and learner.loaders.skipped else None
         example = f" (e.g. {first[0]}: {first[1]})" if first else ""
         parts.append(f"Skipped {skipped} unreadable files{example}.")
-    parts.append(f"The learner is in `{learner.name}`"
-                 + (f"; run log in {learner.run_dir}" if learner.run_dir else "") + ".")
+    folder = f"; its run folder (log, best model) is {learner.run_dir}" if learner.run_dir else ""
+    note = getattr(learner, "put_back_note", None)
+    parts.append(note if note else f"The learner is in `{learner.name}`{folder}.")
     return " ".join(parts)
 
 

@@ -28,8 +28,9 @@ def runs(*names: str, metric: str | None = None, last: int | None = None,
 
     Returns one dict per run: name, path, started (unix seconds), date, data, arch, call, epochs
     (completed), planned_epochs, metric, best, best_epoch, seconds (wall time), status ("finished",
-    "stopped", "interrupted", "failed", "incomplete" or "unreadable"), error, stopped_at, config and
-    history (the per-epoch records).
+    "stopped", "interrupted", "failed", "incomplete" or "unreadable"), error, stopped_at, model (the
+    path of the run's best weights, which ``load_learner`` reads, or None), resumable (True when
+    ``finetune(..., resume=name)`` can go on with it), config and history (the per-epoch records).
     """
     base = runs_root(root)
     if names or last is not None:

@@ -6,6 +6,8 @@ stopped, interrupted or failed, or whose log ends early: a run still going, or a
 mid-write); :func:`load_runs` reads every run of a folder, newest first; :func:`resolve_runs` finds
 runs by their folder name, or any unique prefix or part of it (``"20261127-0001"``,
 ``"lite0-pets"``), or a path to a run folder. The best value is :mod:`jupyter_dl.train.records`' rule.
+Whether a run has a model (``model.jdl``: ``load_learner`` takes the run) and can be resumed
+(``resume.pt``, and epochs left) is read from the files in its folder.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from ..checks import check_count
 from ..errors import UserInputError
 from ..paths import runs_dir
 from ..train.records import find_best, monitored_column
-from ..train.runlog import LOG_NAME, read_run
+from ..train.runlog import LOG_NAME, MODEL_NAME, STATE_NAME, read_run
 
 
 def _date(seconds: float | None) -> str:
@@ -107,6 +109,8 @@ def summarize_run(run_dir: str | Path, metric: str | None = None) -> dict:
         "status": status,
         "error": error,
         "stopped_at": (f"epoch {stops[-1].get('epoch')}, batch {stops[-1].get('batch')}" if stops else None),
+        "model": run_dir / MODEL_NAME if (run_dir / MODEL_NAME).is_file() else None,
+        "resumable": (run_dir / STATE_NAME).is_file() and status not in ("finished", "unreadable"),
         "config": config,
         "history": epochs,
     }

@@ -16,7 +16,7 @@ from ..ui.formatting import format_duration, one_line
 from ..ui.output import plotly_bundle, show_text
 
 LOSSES = ("valid_loss", "loss")  # compare_runs(metric=...) values that overlay train and valid loss
-COLUMNS = ("name", "date", "data", "arch", "epochs", "best", "time", "status")
+COLUMNS = ("name", "date", "data", "arch", "epochs", "best", "time", "status", "model")
 DATA_WIDTH = 32      # longer data paths are shortened from the left in the table
 REASON_WIDTH = 60    # a failed run's error, as far as the table shows it
 
@@ -43,6 +43,8 @@ def cells(run: dict) -> dict[str, str]:
         status += f" at {run['stopped_at']}"
     elif status in ("failed", "unreadable") and run.get("error"):
         status += f": {one_line(run['error'], REASON_WIDTH)}"
+    model = ("saved, resumable" if run.get("resumable") else "saved") if run.get("model") else \
+        ("resumable" if run.get("resumable") else "")
     return {
         "name": run["name"],
         "date": run.get("date", ""),
@@ -52,6 +54,7 @@ def cells(run: dict) -> dict[str, str]:
         "best": best,
         "time": format_duration(run.get("seconds") or 0.0),
         "status": status,
+        "model": model,
     }
 
 
@@ -83,7 +86,8 @@ def runs_table_html(runs: list[dict], root: str | Path) -> str:
     body = []
     for run in runs:
         row = cells(run)
-        tips = {"data": run.get("data", ""), "status": run.get("error") or "", "name": str(run.get("path", ""))}
+        tips = {"data": run.get("data", ""), "status": run.get("error") or "", "name": str(run.get("path", "")),
+                "model": _model_tip(run)}
         tds = []
         for c in COLUMNS:
             tip = f" title='{esc(tips[c], quote=True)}'" if tips.get(c) else ""
@@ -92,6 +96,16 @@ def runs_table_html(runs: list[dict], root: str | Path) -> str:
     caption = f"{len(runs)} run{'' if len(runs) == 1 else 's'} in {root} (newest first)"
     return (f"<div class='jupyter-dl-runs'><table><caption style='text-align:left'>{esc(caption)}</caption>"
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>")
+
+
+def _model_tip(run: dict) -> str:
+    """The model cell's tooltip: how to load it, and how to go on with the run."""
+    tips = []
+    if run.get("model"):
+        tips.append(f"jupyter_dl.load_learner({str(run['model'].parent)!r})")
+    if run.get("resumable"):
+        tips.append(f"%finetune DATA --resume {run['name']}")
+    return " · ".join(tips)
 
 
 def show_runs_table(runs: list[dict], root: str | Path) -> None:

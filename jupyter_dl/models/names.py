@@ -3,11 +3,13 @@
 timm is asked first because it has the larger catalogue and the better
 fine-tuning defaults; a ``torchvision:`` (or ``timm:``) prefix picks a library
 explicitly, which is the only way to reach a torchvision model whose name timm
-also uses (``torchvision:resnet18``).
+also uses (``torchvision:resnet18``). An unknown name gets "did you mean ...?" with the
+closest names of both catalogues (and of the notebook's nn.Module variables, when given).
 """
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 
 from ..errors import UserInputError
 
@@ -42,8 +44,11 @@ def is_timm_model(name: str) -> bool:
     return timm.is_model(name)  # ignores a ".tag" suffix, so "resnet18.a1_in1k" counts
 
 
-def resolve_name(arch: str) -> tuple[str, str]:
-    """Return ``(source, name)`` with source "timm" or "torchvision"; UserInputError if unknown."""
+def resolve_name(arch: str, variables: Sequence[str] = ()) -> tuple[str, str]:
+    """Return ``(source, name)`` with source "timm" or "torchvision"; UserInputError if unknown.
+
+    ``variables``: the notebook's nn.Module variables, suggested too when ``arch`` is unknown.
+    """
     text = arch.strip()
     prefix, sep, rest = text.partition(":")
     wanted = _PREFIXES.get(prefix.lower()) if sep else None
@@ -55,7 +60,7 @@ def resolve_name(arch: str) -> tuple[str, str]:
         return "timm", name
     if wanted in (None, "torchvision") and name in torchvision_names():
         return "torchvision", name
-    raise UserInputError(unknown_model_message(arch, wanted))
+    raise UserInputError(unknown_model_message(arch, wanted, variables))
 
 
 def _check_timm_tag(name: str) -> None:
@@ -74,9 +79,9 @@ def _check_timm_tag(name: str) -> None:
             f"timm model {arch} has no weights tagged '{tag}': use {', '.join(tagged + [arch])}.") from None
 
 
-def closest_names(name: str, n: int = 3, source: str | None = None) -> list[str]:
-    """Up to ``n`` known model names that look like ``name`` (difflib ratio)."""
-    candidates: list[str] = []
+def closest_names(name: str, n: int = 3, source: str | None = None, variables: Sequence[str] = ()) -> list[str]:
+    """Up to ``n`` known model names (or ``variables``) that look like ``name`` (difflib ratio), closest first."""
+    candidates: list[str] = list(variables) if source is None else []
     if source in (None, "timm"):
         candidates += timm_names() + [DEFAULT_ARCH]
     if source in (None, "torchvision"):
@@ -85,10 +90,10 @@ def closest_names(name: str, n: int = 3, source: str | None = None) -> list[str]
     return difflib.get_close_matches(name.strip().lower(), unique, n=n, cutoff=0.6)
 
 
-def unknown_model_message(arch: str, source: str | None = None) -> str:
-    """The error for an unknown ARCH, with the closest names in ``source`` (None: both libraries)."""
+def unknown_model_message(arch: str, source: str | None = None, variables: Sequence[str] = ()) -> str:
+    """The error for an unknown ARCH, with the closest names in ``source`` (None: both libraries and ``variables``)."""
     bare = arch.split(":", 1)[1] if source else arch
-    matches = closest_names(bare, source=source)
+    matches = closest_names(bare, source=source, variables=variables)
     hint = f" (did you mean {', '.join(matches)}?)" if matches else ""
     where = {"timm": "timm", "torchvision": "torchvision"}.get(source or "", "timm or torchvision")
     return (f"Unknown model '{arch}'{hint}: use a {where} classification model name, an nn.Module, "

@@ -173,7 +173,7 @@ def create_model(arch: str | nn.Module | None, n_classes: int, *, pretrained: bo
     if isinstance(arch, nn.Module):
         bundle = _module_bundle(arch, n_classes)
     elif arch is None or isinstance(arch, str):
-        source, name = names.resolve_name(arch or DEFAULT_ARCH)
+        source, name = names.resolve_name(arch or DEFAULT_ARCH, module_variables(namespace))
         use_hub = pretrained and weights is None
         build = _timm_bundle if source == "timm" else _torchvision_bundle
         bundle = build(name, n_classes, use_hub)
@@ -184,6 +184,11 @@ def create_model(arch: str | nn.Module | None, n_classes: int, *, pretrained: bo
     if weights is not None:
         bundle.weights = load_weights_file(bundle.model, weights)
     return bundle
+
+
+def module_variables(namespace: dict | None) -> list[str]:
+    """The notebook's variables that hold an nn.Module (what "did you mean" offers besides model names)."""
+    return [key for key, value in (namespace or {}).items() if isinstance(value, nn.Module) and not key.startswith("_")]
 
 
 def namespace_string(arch: str, namespace: dict | None) -> str:

@@ -55,6 +55,10 @@ class BestWeights:
         self.state = cpu_state_copy(model)
         return True
 
+    def keep(self, epoch: int, value: float, state: dict[str, torch.Tensor]) -> None:
+        """Take ``state`` as the best so far (e.g. a resumed run's saved best weights)."""
+        self.epoch, self.value, self.state = epoch, float(value), state
+
     def restore(self, model: nn.Module) -> bool:
         """Load the best weights back into ``model``; False when there is nothing to restore."""
         if self.state is None:

@@ -54,6 +54,18 @@ class LossLog:
             return None
         return float(self._rows[self.steps - 1, 1])
 
+    def rows(self) -> torch.Tensor:
+        """Every logged step's (raw, smoothed) loss as a CPU tensor of shape (steps, 2): one device read."""
+        return self._rows[: self.steps].detach().to("cpu", copy=True)
+
+    def load(self, rows: torch.Tensor) -> None:
+        """Start from the steps :meth:`rows` gave (a resumed run); the smoothed curve starts afresh."""
+        rows = torch.as_tensor(rows, dtype=torch.float32).reshape(-1, 2)
+        self._rows = torch.zeros(max(len(rows), 1), 2, device=self.device)
+        self._rows[: len(rows)] = rows.to(self.device)
+        self.steps = len(rows)
+        self.restart_smoothing()
+
     def points(self, since: int = 0) -> tuple[list[int], list[float], list[float]]:
         """(steps, raw losses, smoothed losses) for steps after ``since``, in one device read."""
         end = self.steps

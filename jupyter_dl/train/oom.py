@@ -193,18 +193,20 @@ class OomGuard:
     (needed for ``auto``). ``auto``: halve the batch size and retry the phase.
     ``on_retry(message, details)``: told each time the batch size is halved (details: from_bs,
     to_bs, during, and the numbers of :meth:`OomReport.as_dict`).
-    ``name``: what the user calls the learner, for the messages.
+    ``name``: what the user calls the learner, for the messages; ``kept(what)``: the clause that says
+    what the user still has after the ``what`` failed (default: the learner, as it was before it).
     """
 
     def __init__(self, trainer: Trainer, *, batch_size: int | None, rebatch: Callable[[int], None] | None = None,
                  auto: bool = False, on_retry: Callable[[str, dict], None] | None = None,
-                 name: str = "learn") -> None:
+                 name: str = "learn", kept: Callable[[str], str] | None = None) -> None:
         self.trainer = trainer
         self.batch_size = batch_size
         self.rebatch = rebatch
         self.auto = auto
         self.on_retry = on_retry
         self.name = name
+        self.kept = kept
         self.retries: list[dict] = []   # one per halving: from_bs, to_bs, phase and the numbers
 
     def fit_one_cycle(self, train, valid, epochs, lrs, **options) -> str:
@@ -247,7 +249,8 @@ class OomGuard:
         return f"{report.device} ran out of memory{with_bs}" + (f" ({numbers})" if numbers else "")
 
     def _failure(self, report: OomReport, bs: int | None, what: str) -> str:
-        kept = f"`{self.name}` keeps the weights it had before the {what} and is still usable"
+        kept = self.kept(what) if self.kept is not None else \
+            f"`{self.name}` keeps the weights it had before the {what} and is still usable"
         if bs is not None and bs <= 1:
             return (f"{self._ran_out(report, bs, even=True)}: use a smaller --size or model, or free the memory "
                     f"other notebooks or variables hold (%gpu shows it); {kept}.")

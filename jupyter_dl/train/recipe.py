@@ -8,7 +8,9 @@
    its base lr here), the earliest body group ``body_lr_ratio`` times that, and
    the groups between spread geometrically (fastai's ``slice(lo, hi)``).
 
-A stop or interrupt in phase 1 skips phase 2. At the end the best epoch's
+A stop or interrupt in phase 1 skips phase 2. A resumed run (``resume``) skips what it had
+done: the rest of the phase it was saved in, from the saved epoch and optimizer state, then the
+phases after it. At the end the best epoch's
 weights (by the Trainer's monitor, across both phases) are loaded back.
 
 The model is always left in a well-defined state, whatever happened (finished,
@@ -24,6 +26,7 @@ from torch import nn
 
 from ..checks import check_count
 from ..errors import UserInputError
+from .checkpoint import FitResume
 from .freezing import freeze, unfreeze
 from .schedule import even_mults
 from .stopping import SigintRequestsStop
@@ -57,7 +60,7 @@ def fine_tune(trainer: Trainer, train, valid, layer_groups: Sequence[Sequence[nn
               div_frozen: float = DEFAULT_DIV_FROZEN, div: float = DEFAULT_DIV,
               div_final: float = DEFAULT_DIV_FINAL, moms: tuple[float, float, float] = DEFAULT_MOMS,
               train_bn: bool = DEFAULT_TRAIN_BN, restore_best: bool = True,
-              fit: Callable[..., str] | None = None) -> str:
+              fit: Callable[..., str] | None = None, resume: FitResume | None = None) -> str:
     """Fine-tune ``trainer.model``: frozen head training, then unfrozen discriminative training.
 
     ``layer_groups``: the model's params split into groups, earliest first, the
@@ -72,6 +75,9 @@ def fine_tune(trainer: Trainer, train, valid, layer_groups: Sequence[Sequence[nn
     ``fit`` runs each phase, taking ``trainer.fit_one_cycle``'s arguments (the default);
     the learner passes an :class:`~jupyter_dl.train.oom.OomGuard`'s, which rolls back a
     phase that ran out of memory and may retry it with a smaller batch.
+
+    ``resume``: go on from a saved state of the "frozen" or "unfrozen" phase (the best epoch
+    so far is the trainer's as it was restored, not started afresh).
     """
     groups = [list(g) for g in layer_groups]
     if not groups or not all(groups):
@@ -82,21 +88,27 @@ def fine_tune(trainer: Trainer, train, valid, layer_groups: Sequence[Sequence[nn
         if not (isinstance(value, (int, float)) and value > 0):
             raise UserInputError(f"{name} must be a positive number, not {value!r}.")
 
+    if resume is not None and resume.phase not in ("frozen", "unfrozen"):
+        raise UserInputError(f"A fine_tune run resumes in its frozen or unfrozen phase, not {resume.phase!r}.")
     fit = fit if fit is not None else trainer.fit_one_cycle
     model = trainer.model
-    trainer.reset_best()
+    if resume is None:
+        trainer.reset_best()
+    # Only the phase the state was saved in gets it; a later phase starts fresh, as it would have.
+    resumed = {phase: {"resume": resume} for phase in ("frozen", "unfrozen") if resume and resume.phase == phase}
+    skip_frozen = resume is not None and resume.phase == "unfrozen"
     unfrozen_started = False
     status = "finished"
     try:
         # Between the two fits no Trainer handler is installed: a SIGINT there must still become a clean stop.
         with SigintRequestsStop(trainer._stop):
             try:
-                if freeze_epochs > 0:
+                if freeze_epochs > 0 and not skip_frozen:
                     freeze(model, groups, train_bn)
                     status = fit(
                         train, valid, freeze_epochs, discriminative_lrs(lr, len(groups), body_lr_ratio),
                         param_groups=groups, phase="frozen", pct_start=pct_start_frozen, div=div_frozen,
-                        div_final=div_final, moms=moms)
+                        div_final=div_final, moms=moms, **resumed.get("frozen", {}))
                 if status == "finished" and epochs > 0:
                     unfreeze(model)
                     unfrozen_started = True
@@ -104,7 +116,7 @@ def fine_tune(trainer: Trainer, train, valid, layer_groups: Sequence[Sequence[nn
                     status = fit(
                         train, valid, epochs, discriminative_lrs(head_lr, len(groups), body_lr_ratio),
                         param_groups=groups, phase="unfrozen", pct_start=pct_start, div=div,
-                        div_final=div_final, moms=moms)
+                        div_final=div_final, moms=moms, **resumed.get("unfrozen", {}))
             except KeyboardInterrupt:  # a second SIGINT between or around the fits
                 status = "interrupted"
     finally:

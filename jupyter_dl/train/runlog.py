@@ -1,5 +1,9 @@
 """The run log: every run writes its config and events to ``<runs_dir>/<stamp>-<name>/log.jsonl``.
 
+A run folder holds up to three files, named here: ``log.jsonl`` (this log), ``model.jdl`` (the
+best weights so far, in ``learn.export()``'s format) and ``resume.pt`` (where the run stands at its
+last epoch end, for ``finetune(..., resume=RUN)``); the learner writes the other two.
+
 One JSON object per line, ``{"event": kind, "time": unix seconds, ...data}``,
 flushed line by line so a crash or a kernel restart loses at most the line being
 written (a torn last line is skipped when reading). The first line is the
@@ -22,7 +26,10 @@ from ..paths import runs_dir
 from .events import CHECKPOINT, EPOCH_END, ERROR, FIT_END, FIT_START, STOP, Event
 
 LOG_NAME = "log.jsonl"
+MODEL_NAME = "model.jdl"      # the best weights so far: load_learner(run folder) reads it
+STATE_NAME = "resume.pt"      # weights, optimizer and schedule position at the last epoch end
 CONFIG = "config"
+RESUME = "resume"             # a resumed run goes on in its folder: {"epoch": epochs kept, ...}
 LOGGED_KINDS = (FIT_START, EPOCH_END, CHECKPOINT, STOP, ERROR, FIT_END)
 
 
@@ -122,7 +129,11 @@ def _log_path(path: str | Path) -> Path:
 
 
 def read_run(path: str | Path) -> dict:
-    """A run's log (its folder or its log.jsonl) as {"config", "epochs", "events"}; torn lines are skipped."""
+    """A run's log (its folder or its log.jsonl) as {"config", "epochs", "events"}; torn lines are skipped.
+
+    A ``resume`` line drops the epochs logged after the one the run went on from (an epoch whose
+    saved state a kill lost is trained again, and counted once).
+    """
     config: dict = {}
     epochs: list[dict] = []
     events: list[dict] = []
@@ -140,6 +151,8 @@ def read_run(path: str | Path) -> dict:
                 config = {k: v for k, v in entry.items() if k not in ("event", "time")}
             elif kind == EPOCH_END:
                 epochs.append({k: v for k, v in entry.items() if k not in ("event", "time")})
+            elif kind == RESUME and isinstance(entry.get("epoch"), int):
+                epochs = [e for e in epochs if not (isinstance(e.get("epoch"), int) and e["epoch"] > entry["epoch"])]
     return {"config": config, "epochs": epochs, "events": events}
 
 

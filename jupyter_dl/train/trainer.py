@@ -12,6 +12,9 @@ Each step is timed (waiting for the batch vs computing; see ``timing.py``) witho
 sync either, and each fit's peak memory is recorded (``memory.py``): both go into the
 epoch records and the FIT_END event, so the views and the run log show them.
 
+A fit can start part-way (``resume``, see ``checkpoint.py``): at a later epoch of its schedule,
+with the optimizer's saved state, so a run killed after an epoch goes on where it was.
+
 One idea, the loop, in one file (a little over 400 lines) so that a fit reads top to bottom:
 :meth:`Trainer.fit_one_cycle` -> ``_run_epoch`` -> ``_train_step``, as nanoGPT's ``train.py`` does.
 """
@@ -29,6 +32,7 @@ from torch import nn
 from ..checks import check_count
 from ..errors import UserInputError
 from .best_weights import BestWeights, monitor_for
+from .checkpoint import FitPosition, FitResume, load_optimizer_state
 from .device import resolve_channels_last, resolve_device, resolve_precision
 from .events import BATCH_END, CHECKPOINT, EPOCH_END, EPOCH_START, ERROR, FIT_END, FIT_START, STOP, EventBus
 from .losslog import LossLog
@@ -76,6 +80,8 @@ class Trainer:
         self.history: list[dict] = []
         self.best = BestWeights(*monitor_for(self.metrics))
         self.optimizer: torch.optim.Optimizer | None = None  # only while a fit runs
+        self.scaler: torch.amp.GradScaler | None = None       # only while an fp16 fit runs
+        self._fit_origin: tuple[str, int, int] | None = None  # (phase, epochs, history length at epoch 0)
         self._stop = StopFlag()
         # Per-step raw and smoothed losses over all fits, written on the device without a sync.
         self.losses = LossLog(self.device)
@@ -89,7 +95,8 @@ class Trainer:
                       lrs: Sequence[float] | float, *,
                       param_groups: Sequence[Sequence[nn.Parameter]] | None = None, phase: str = "train",
                       pct_start: float = 0.25, div: float = 25.0, div_final: float = 1e5,
-                      moms: tuple[float, float, float] = (0.95, 0.85, 0.95)) -> str:
+                      moms: tuple[float, float, float] = (0.95, 0.85, 0.95),
+                      resume: FitResume | None = None) -> str:
         """Train for ``epochs`` with one fresh AdamW and a one-cycle schedule over all the steps.
 
         ``param_groups``: layer groups (the last is the head) each with its own peak
@@ -100,14 +107,18 @@ class Trainer:
         "interrupted" (SIGINT / KeyboardInterrupt). After a stop the best weights
         seen so far are loaded back (if any epoch finished). Errors emit ERROR and
         FIT_END("failed") and are re-raised.
+
+        ``resume``: go on with this fit after ``resume.done`` of its epochs (the schedule continues
+        from there, the optimizer and scaler load their saved state); see ``checkpoint.py``.
         """
         epochs = check_count("epochs", epochs, minimum=0)
+        start = _resume_start(resume, phase, epochs)
         groups = [list(g) for g in param_groups] if param_groups is not None else [list(self.model.parameters())]
         if not groups:
             raise UserInputError("param_groups is empty: pass at least one list of parameters.")
         peak_lrs = _per_group_lrs(lrs, len(groups))
         _check_schedule(pct_start, div, div_final, moms)
-        if epochs == 0:
+        if epochs == start:
             return "finished"
         n_batches = batch_count(train)
         schedule = OneCycle(tuple(peak_lrs), float(pct_start), float(div), float(div_final),
@@ -115,9 +126,14 @@ class Trainer:
         total_steps = epochs * n_batches
         opt = build_optimizer(self.model, groups, self.wd, mom=moms[0], fused=self.device.type == "cuda")
         scaler = torch.amp.GradScaler("cuda") if self.precision.use_grad_scaler else None
-        self.optimizer = opt.optimizer
+        if resume is not None and resume.optimizer is not None:
+            load_optimizer_state(opt.optimizer, resume.optimizer)
+        if resume is not None and resume.scaler and scaler is not None:
+            scaler.load_state_dict(resume.scaler)
+        self.optimizer, self.scaler = opt.optimizer, scaler
+        self._fit_origin = (phase, epochs, len(self.history) - start)
         self.losses.restart_smoothing()
-        self.losses.reserve(total_steps)
+        self.losses.reserve((epochs - start) * n_batches)
         self._timer.start_fit()
         reset_peak(self.device)
         loader_kind, loader_workers = describe_loader(train)
@@ -126,12 +142,12 @@ class Trainer:
                       lrs=list(peak_lrs), total_steps=total_steps, pct_start=pct_start, div=div,
                       div_final=div_final, moms=list(moms), device=str(self.device),
                       precision=self.precision.name, monitor=self.best.monitor,
-                      loader=loader_kind, loader_workers=loader_workers)
+                      loader=loader_kind, loader_workers=loader_workers, start_epoch=start)
         stopped = False
         try:
             with SigintRequestsStop(self._stop):
                 try:
-                    for index in range(epochs):
+                    for index in range(start, epochs):
                         record = self._run_epoch(train, valid, opt, scaler, schedule, phase,
                                                  index, epochs, n_batches, total_steps)
                         if record is None:
@@ -189,6 +205,14 @@ class Trainer:
         One read from the device: call it when about to draw, not per batch.
         """
         return self.losses.points(since)
+
+    @property
+    def fit_position(self) -> FitPosition | None:
+        """Where the running fit stands (phase, epochs asked for, epochs done); None between fits."""
+        if self._fit_origin is None:
+            return None
+        phase, epochs, before = self._fit_origin
+        return FitPosition(phase, epochs, len(self.history) - before)
 
     @property
     def global_step(self) -> int:
@@ -380,7 +404,8 @@ class Trainer:
 
     def _finish(self) -> None:
         """Leave the trainer ready for the next fit: no optimizer, no pending stop, eval mode."""
-        self.optimizer = None
+        self.optimizer = self.scaler = None
+        self._fit_origin = None
         self._stop.clear()
         self.model.eval()
 
@@ -426,6 +451,19 @@ def _per_group_lrs(lrs, n_groups: int) -> list[float]:
         if not (math.isfinite(v) and v > 0):
             raise UserInputError(f"Learning rates must be positive numbers, not {v!r}.")
     return values
+
+
+def _resume_start(resume: FitResume | None, phase: str, epochs: int) -> int:
+    """The epoch index a fit starts at: 0, or the epochs a resumed fit had done (checked)."""
+    if resume is None:
+        return 0
+    if resume.phase != phase:
+        raise UserInputError(f"The saved state is of the {resume.phase} phase, not the {phase} phase: "
+                             "resume the phase it was saved in.")
+    if not 0 <= resume.done <= epochs:
+        raise UserInputError(f"The saved state is after epoch {resume.done} of the fit, which has {epochs}: "
+                             "resume with the epochs the run was started with.")
+    return resume.done
 
 
 def _check_schedule(pct_start, div, div_final, moms) -> None:

@@ -248,6 +248,27 @@ def test_error_path_does_not_exist(tmp_path):
         resolve_data(str(tmp_path / "nope" / "x"), namespace={})
 
 
+def test_error_a_misspelt_path_suggests_the_existing_one(tmp_path, monkeypatch):
+    make_image_folder(tmp_path / "data" / "pets", {"cat": 2, "dog": 2})
+    monkeypatch.chdir(tmp_path)
+    with raises(r"The path data/pest does not exist \(did you mean data/pets\?\): check the spelling"):
+        resolve_data("data/pest")
+    with raises(r"\(did you mean data/pets/cat\?\)"):
+        resolve_data("dta/pets/cot")                  # every misspelt part is corrected
+    with raises(r"The path data/zebra does not exist: check"):
+        resolve_data("data/zebra")                    # nothing alike: no guess
+    with raises(r"The path data/pest/bird does not exist: check"):
+        resolve_data("data/pest/bird")                # a guess is only offered when it exists
+
+
+def test_error_a_misspelt_variable_or_sample_suggests_it():
+    namespace = {"pets_df": object(), "get_ipython": print, "In": []}
+    with raises(r"'pets_fd' is neither an existing path nor a variable in the notebook \(did you mean pets_df\?\)"):
+        resolve_data("pets_fd", namespace=namespace)
+    with raises(r"'smaple' .* \(did you mean \"sample\"\?\)"):
+        resolve_data("smaple", namespace=namespace)
+
+
 def test_error_folder_with_no_images(tmp_path):
     (tmp_path / "empty").mkdir()
     with raises("No images found"):

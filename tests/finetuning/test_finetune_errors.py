@@ -67,6 +67,13 @@ def test_unknown_arch_suggests_close_names(shell, folder):
     assert "resnet34" in message
 
 
+def test_a_misspelt_model_or_folder_gets_a_did_you_mean(shell, folder, monkeypatch):
+    monkeypatch.chdir(folder.parent)
+    assert "(did you mean resnet34" in usage_error(shell, "resnet43 pets")
+    assert "(did you mean pets?)" in usage_error(shell, "resnet34 pest")
+    assert "(did you mean pets/cat?)" in usage_error(shell, "pets/cta")
+
+
 def test_pretrained_weights_unreachable_offline(shell, folder):
     message = usage_error(shell, f"resnet18 {folder} --size 16")
     assert "--weights" in message or "no-pretrained" in message

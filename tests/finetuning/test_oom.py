@@ -100,15 +100,23 @@ def test_the_numbers_are_read_from_torchs_message(message, expected, text):
 
 
 # ----------------------------------------------------------------------------- %finetune without --auto-bs
-def test_out_of_memory_is_one_clear_usage_error_and_the_learner_stays_usable(shell, folder):
-    net = HungryNet(limit=3)
-    shell.user_ns["hungry"] = net
-    before = weights(net)
+def test_out_of_memory_is_one_clear_usage_error_and_learn_gets_its_previous_value_back(shell, folder):
+    shell.user_ns["hungry"] = HungryNet(limit=3)
+    shell.user_ns["learn"] = "a learner trained for an hour"
     message = usage_error(shell, f"hungry {folder} --size 16 --bs 8 --quiet")
     assert "CUDA ran out of memory with batch size 8" in message
     assert "asked for 2.00 GiB with 1.06 GiB free of 15.77 GiB" in message
     assert "--auto-bs" in message and "--bs 4" in message
-    learn = shell.user_ns["learn"]
+    assert "no epoch finished, so `learn` gets its previous value back" in message
+    assert shell.user_ns["learn"] == "a learner trained for an hour"
+
+
+def test_out_of_memory_leaves_the_learner_usable(folder):
+    net = HungryNet(limit=3)
+    before = weights(net)
+    learn = jupyter_dl.finetuning.build_learner(folder, net, size=16, bs=8)
+    with pytest.raises(UserInputError, match="keeps the weights it had before the frozen phase"):
+        learn.fine_tune(epochs=1, freeze_epochs=1, quiet=True)
     assert learn.status == "failed" and learn.history == []
     assert same_weights(weights(learn.model), before)  # the failed phase left no trace
     image = next((folder / "cat").iterdir())
@@ -178,10 +186,11 @@ def test_auto_bs_gives_a_clear_error_when_batch_size_1_does_not_fit(shell, folde
     net = HungryNet(limit=0)
     shell.user_ns["hungry"] = net
     before = weights(net)
+    shell.user_ns.pop("learn", None)
     message = usage_error(shell, f"hungry {folder} --size 16 --bs 4 --auto-bs --quiet")
     assert "even with batch size 1" in message and "1.06 GiB free" in message and "--size" in message
-    learn = shell.user_ns["learn"]
-    assert learn.status == "failed" and same_weights(weights(learn.model), before)
+    assert "learn" not in shell.user_ns  # no epoch finished: the variable is not created
+    assert same_weights(weights(net), before)
 
 
 def test_auto_bs_also_retries_the_lr_finder(folder, capsys):

@@ -83,7 +83,7 @@ def test_lists_newest_first_with_the_columns_and_returns_dicts(root, capsys):
     out = capsys.readouterr().out  # not in a kernel: the table as text
     lines = out.splitlines()
     assert lines[0] == f"2 runs in {root} (newest first)"
-    assert lines[1].split() == ["name", "date", "data", "arch", "epochs", "best", "time", "status"]
+    assert lines[1].split() == ["name", "date", "data", "arch", "epochs", "best", "time", "status", "model"]
     assert lines[2].startswith("20231114-231320-resnet34-pets") and "accuracy 0.7000 (epoch 2)" in lines[3]
     assert "00:33" in lines[3] and lines[3].rstrip().endswith("finished") and old["date"] in lines[3]
 
@@ -119,6 +119,22 @@ def test_unfinished_stopped_and_failed_runs_list_with_their_status(root):
     assert cells(found["b-stopped"])["status"] == "stopped at epoch 4, batch 3"
     assert cells(found["d-failed"])["status"].startswith("failed: RuntimeError: CUDA out of memory")
     assert "incomplete" in runs_table_text([found["e-running"]], root)
+
+
+def test_the_table_and_the_dicts_say_which_runs_have_a_model_and_which_can_resume(root, capsys):
+    finished = write_run(root, "20231114-221320-resnet18-pets", start=T0)
+    stopped = write_run(root, "20231114-231320-resnet18-pets", start=T0 + 3600, end="stopped", planned=5)
+    old = write_run(root, "20231114-235320-resnet18-pets", start=T0 + 7200, end="interrupted", planned=5)
+    for run in (finished, stopped):
+        (run / "model.jdl").write_bytes(b"weights")
+    (stopped / "resume.pt").write_bytes(b"state")
+    found = {r["name"]: r for r in runs(root=root)}
+    assert (found[finished.name]["model"], found[finished.name]["resumable"]) == (finished / "model.jdl", False)
+    assert (found[stopped.name]["model"], found[stopped.name]["resumable"]) == (stopped / "model.jdl", True)
+    assert (found[old.name]["model"], found[old.name]["resumable"]) == (None, False)
+    rows = {line.split()[0]: line.split("  ")[-1].strip() for line in capsys.readouterr().out.splitlines()[2:]}
+    assert (rows[stopped.name], rows[finished.name]) == ("saved, resumable", "saved")
+    assert rows[old.name].endswith("batch 3")                                   # no model: the cell is empty
 
 
 def test_a_log_torn_by_a_crash_mid_write_still_reads(root):

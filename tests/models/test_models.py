@@ -208,6 +208,13 @@ def test_user_module_by_variable_name_and_bad_variables():
         create_model("layers", 3, namespace={"layers": [1, 2]})
 
 
+def test_a_misspelt_model_name_suggests_models_and_the_notebooks_modules():
+    with pytest.raises(UserInputError, match=r"Unknown model 'resnet43' \(did you mean resnet34\b"):
+        create_model("resnet43", 3, pretrained=False)
+    with pytest.raises(UserInputError, match=r"Unknown model 'my_nte' \(did you mean my_net\?\)"):
+        create_model("my_nte", 3, namespace={"my_net": TinyNet(), "my_list": [1]})
+
+
 def test_user_module_cannot_be_rebuilt_by_name():
     with pytest.raises(UserInputError, match="pass the model"):
         rebuild_model("TinyNet", "module", 3)
