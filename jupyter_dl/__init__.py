@@ -24,7 +24,7 @@ _API = {
     "live": "integrations", "LiveRun": "integrations",
     "runs": "history", "compare_runs": "history",
     "gpu_monitor": "gpu", "stop_gpu_monitor": "gpu",
-    "browse": "browser", "interpret": "browser",
+    "browse": "browser", "interpret": "browser", "evaluate": "browser",
 }
 __getattr__, __dir__ = lazy_exports(__name__, _API, modules=(
     "datasets", "fastai", "finetuning", "dashboard", "browser", "gpu", "history", "integrations", "ui",

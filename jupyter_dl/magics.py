@@ -57,6 +57,9 @@ class DLMagics(Magics):
               help="freeze BatchNorm layers with the body in the frozen phase (faster; fastai trains them)")
     @argument("--metrics", default="accuracy",
               help="comma-separated: accuracy, error_rate, f1 (default accuracy)")
+    @argument("--resume", default=None, metavar="RUN",
+              help="go on with a stopped or crashed run from the state its folder saved at its last epoch end, "
+                   "with that run's settings: its name as %%runs lists it, or its folder")
     @line_magic
     def finetune(self, line: str) -> None:
         """Fine-tune a pretrained image classifier on DATA and store the learner (``learn``).
@@ -66,6 +69,7 @@ class DLMagics(Magics):
             %finetune sample --epochs 3 --size 64
             %finetune resnet34 data/pets --label-re '^(.*)_\\d+\\.jpg$' --aug flip
             %finetune data/flowers --lr find --as flowers_learn
+            %finetune data/flowers --resume resnet34-flowers-3
         """
         args = parse_line(self.finetune, line, "finetune")
         check_name(args.as_)
@@ -77,7 +81,7 @@ class DLMagics(Magics):
             learner = api.finetune(
                 data, arch=arch, epochs=args.epochs, freeze_epochs=args.freeze_epochs,
                 lr=parse_lr(args.lr) if args.lr is not None else None, metrics=metrics, train_bn=not args.no_train_bn,
-                background=args.background, auto_bs=args.auto_bs,
+                background=args.background, auto_bs=args.auto_bs, resume=unquote(args.resume),
                 quiet=args.quiet, namespace=self.user_ns, learner_name=args.as_, **training_options(args),
             )
         self.user_ns[args.as_] = learner
@@ -119,6 +123,9 @@ class DLMagics(Magics):
     @argument("--split", default="all", help="start with all, train or valid images (default all)")
     @argument("--page-size", type=int, default=48, metavar="N", help="thumbnails per page (default 48)")
     @argument("--size", type=int, default=128, metavar="PX", help="thumbnail side in pixels (default 128)")
+    @argument("--data", default=None, metavar="DATA",
+              help="with a learner as TARGET: its mistakes on this test set (anything %%finetune takes as DATA; "
+                   "--label-col, --path-col and --label-re then describe it) instead of the validation images")
     @data_source_arguments
     @argument("--as", dest="as_", default=None, metavar="NAME",
               help="also keep the browser in this variable (its .selected, .editor, .health, ...)")
@@ -132,6 +139,7 @@ class DLMagics(Magics):
             %browse data/pets --class cat --split valid
             %browse labels.csv --label-col breed
             %browse learn
+            %browse learn --data data/test
         """
         args = parse_line(self.browse, line, "browse")
         if args.as_ is not None:
@@ -144,7 +152,8 @@ class DLMagics(Magics):
 
         with usage_errors(self.browse):
             browser = api.browse(words[0], namespace=self.user_ns, size=args.size, page_size=args.page_size,
-                                 label=unquote(args.label), split=args.split, **data_source_options(args))
+                                 label=unquote(args.label), split=args.split, data=unquote(args.data),
+                                 **data_source_options(args))
         if args.as_ is not None:
             self.user_ns[args.as_] = browser
 

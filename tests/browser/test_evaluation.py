@@ -11,6 +11,7 @@ import shutil
 import pytest
 import torch
 from imagegen import make_constant_image, make_corrupt_file
+from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 from torch import nn
 
@@ -219,10 +220,24 @@ def test_browse_with_data_explores_the_test_mistakes(learn, tmp_path, shell, mon
         jupyter_dl.browse(root, data=root)
 
 
-def test_evaluate_is_a_lazy_public_name_of_the_browser_package():
-    from jupyter_dl import browser
+def test_browse_magic_with_data_scores_the_learner_on_the_test_set(learn, tmp_path, shell):
+    root = write_test_images(tmp_path / "test")
+    shell.user_ns["learn"] = learn
+    with capture_output() as shown:
+        shell.run_line_magic("browse", f"learn --data '{root}'")
+    html = shown.outputs[0].data["text/html"]
+    assert "Test accuracy 0.6000 on 5 images" in html
+    with pytest.raises(UsageError, match="--data gives a test set to score a learner on"):
+        shell.run_line_magic("browse", f"'{root}' --data '{root}'")
 
-    assert browser.evaluate is evaluate and browser.Evaluation is Evaluation
+
+def test_evaluate_is_a_public_name_and_a_learner_method(learn, tmp_path):
+    import jupyter_dl.browser as browser
+
+    assert browser.evaluate is evaluate and browser.Evaluation is Evaluation and jupyter_dl.evaluate is evaluate
+    root = write_test_images(tmp_path / "test")
+    result = learn.evaluate(root, bs=2)
+    assert isinstance(result, Evaluation) and result.metrics["accuracy"] == pytest.approx(HAND["accuracy"])
 
 
 def test_test_labels_are_matched_to_the_learners_classes_by_name(learn, tmp_path):
