@@ -209,13 +209,15 @@ def _test_batches(learner: Any, source: Any, part: str, bs: int, workers: int | 
     from ..data.loaders import CachedImageLoader, SquareImages, TransformedLoader, make_loaders
     from ..data.source_types import DatasetSource, ImageItems
     from ..data.transforms import BatchTransform
+    from ..ui.decode_progress import DecodeProgress
 
     transform = BatchTransform(learner.device, learner.bundle.mean, learner.bundle.std, augment="none",
                                channels_last=learner.trainer.channels_last)
     if isinstance(source, ImageItems):
         items = source.valid if part == "valid" else source.train
         threads = min(os.cpu_count() or 1, 8) if workers is None else workers
-        pixels, labels, skipped = build_image_cache(items, learner.size, threads)
+        with DecodeProgress() as progress:  # a first look at a big test folder shows a count, not a blank cell
+            pixels, labels, skipped = build_image_cache(items, learner.size, threads, progress=progress)
         return CachedImageLoader(pixels, labels, bs=bs, transform=transform, shuffle=False, drop_last=False), skipped
     if isinstance(source, DatasetSource):
         from torch.utils.data import DataLoader

@@ -16,7 +16,7 @@ import time
 import warnings
 from typing import Any, Callable
 
-from .state import health_counts
+from .state import decode_warnings_line, health_counts
 
 PROGRESS_EVERY = 0.25   # seconds between progress updates of the line
 
@@ -98,9 +98,13 @@ class HealthLine:
         parts = []
         if non_images:
             parts.append(f"{non_images} non-image file{'s' if non_images != 1 else ''} (skipped by training)")
+        warned = decode_warnings_line(report, self.catalog)
+        if warned:
+            parts.append(warned.split(":")[0])  # "3 images gave decoder warnings"; which and what: the tooltip
         if not buttons and not parts:
             parts.append("no problems found \u2713")
-        self.text.value = ("<b>health</b>" + (": " + html.escape(" \u00b7 ".join(parts)) if parts else ":"))
+        self.text.value = (f"<span title='{html.escape(warned, quote=True)}'><b>health</b>"
+                           + (": " + html.escape(" \u00b7 ".join(parts)) if parts else ":") + "</span>")
         self.buttons.children = buttons
 
 

@@ -15,6 +15,7 @@ import math
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from ..checks import check_count
@@ -345,3 +346,12 @@ def health_counts(report: Any, statuses: dict[str, set[int]]) -> list[tuple[str,
         (RARE_CLASS, len(imbalance), "rare classes" if len(imbalance) != 1 else "rare class"),
     ]
     return rows
+
+
+def decode_warnings_line(report: Any, catalog: Any) -> str:
+    """"3 images gave decoder warnings: a.png (UserWarning: ...), ..." from a health report ("" if none)."""
+    from ..data.decode_warnings import summary
+
+    warned = getattr(report, "decode_warnings", None) or {}
+    names = {item.key: item.path for item in catalog.items} if warned else {}
+    return summary([(Path(names.get(key) or f"item {key}"), text) for key, text in warned.items()])

@@ -53,6 +53,9 @@ def health_line(report: Any, statuses: dict[str, set[int]]) -> str:
     non_images = len(getattr(report, "non_images", ()) or ())
     if non_images:
         found.append(f"{non_images} non-image files (skipped by %finetune)")
+    warned = len(getattr(report, "decode_warnings", None) or {})
+    if warned:
+        found.append(f"{warned} images gave decoder warnings" if warned != 1 else "1 image gave a decoder warning")
     return "Health: " + (" \u00b7 ".join(found) if found else "no problems found") + "."
 
 

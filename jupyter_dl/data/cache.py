@@ -3,7 +3,7 @@
 An entry is two files in ``cache_dir("images")``: ``<size>px-<key>.npy`` (the
 N x 3 x S x S uint8 pixels of the readable files, in item order) and
 ``<size>px-<key>.json`` (per item: its fingerprint, its row or why it was
-skipped). The key hashes (resolved path, byte size, mtime) of every item and
+skipped, and any decoder warnings). The key hashes (resolved path, byte size, mtime) of every item and
 the size, so an edited, replaced or touched file gives a new key. The JSON is
 written last and marks the entry complete; both are written to a temp file
 and moved into place with os.replace, so a reader never sees half an entry.
@@ -29,6 +29,8 @@ import numpy as np
 import torch
 
 from ..paths import cache_dir, write_atomic
+from .decode_warnings import DecodeWarnings
+from .decode_warnings import collect as collect_decode_warnings
 from .images import UnreadableImageError
 from .images import load_square as decode_file  # module global, so tests can count decodes
 
@@ -42,14 +44,17 @@ Progress = Callable[[int, int], None]
 
 
 def build_image_cache(items: list[tuple[Path, int]], size: int, workers: int = 0, *,
-                      progress: Progress | None = None
+                      progress: Progress | None = None, decode_warnings: list[tuple[Path, str]] | None = None
                       ) -> tuple[torch.Tensor, torch.Tensor, list[tuple[Path, str]]]:
     """Decode ``items`` to (uint8 N x 3 x size x size, int64 labels, skipped (path, reason)).
 
     Unreadable files are left out of both tensors and listed in ``skipped``. A
     second call on unchanged files loads the pixels from disk without decoding.
     ``workers`` > 1 decodes in that many threads (PIL releases the GIL).
-    ``progress(done, total)`` is called while decoding.
+    ``progress(done, total)`` is called once before decoding starts and after each decoded file
+    (not at all when every file comes from the cache). Warnings the decoder gives are not printed:
+    (path, "UserWarning: ...") pairs are appended to ``decode_warnings`` (kept with the entry, so a
+    cached run reports them too).
     """
     if not items:  # e.g. valid_pct=0: nothing to decode, nothing worth an entry on disk
         return torch.empty((0, 3, size, size), dtype=torch.uint8), torch.empty(0, dtype=torch.int64), []
@@ -58,9 +63,11 @@ def build_image_cache(items: list[tuple[Path, int]], size: int, workers: int = 0
     stem = f"{size}px-{_key(fingerprints, size)}"
     found = _load_entry(folder, stem, len(items), size) if folder is not None else None
     if found is not None:
-        pixels, rows, reasons = found
+        pixels, rows, reasons, warned = found
     else:
-        pixels, rows, reasons = _build(fingerprints, size, workers, folder, stem, progress)
+        pixels, rows, reasons, warned = _build(fingerprints, size, workers, folder, stem, progress)
+    if decode_warnings is not None:
+        decode_warnings.extend((Path(items[i][0]), text) for i, text in sorted(warned.items()))
     kept = [i for i, row in enumerate(rows) if row >= 0]
     labels = torch.tensor([int(items[i][1]) for i in kept], dtype=torch.int64)
     skipped = [(Path(items[i][0]), reasons.get(i, "unreadable image")) for i, row in enumerate(rows) if row < 0]
@@ -93,12 +100,13 @@ def _key(fingerprints: list[Fingerprint | None], size: int) -> str:
 
 # ----------------------------------------------------------------------------- reading
 def _load_entry(folder: Path, stem: str, n_items: int, size: int
-                ) -> tuple[torch.Tensor, list[int], dict[int, str]] | None:
+                ) -> tuple[torch.Tensor, list[int], dict[int, str], dict[int, str]] | None:
     meta_path = folder / f"{stem}.json"
     try:
         meta = json.loads(meta_path.read_text())
         rows = [int(row) for row in meta["rows"]]
         reasons = {int(i): str(reason) for i, reason in meta["reasons"].items()}
+        warned = {int(i): str(text) for i, text in meta.get("warnings", {}).items()}
         # Copy-on-write memory map: opening is instant, pages load on first use and stay
         # shared in the OS page cache; "c" (not "r") gives a writable array torch accepts.
         pixels = np.load(folder / f"{stem}.npy", mmap_mode="c")
@@ -108,13 +116,13 @@ def _load_entry(folder: Path, stem: str, n_items: int, size: int
     if len(rows) != n_items or pixels.shape != (n_kept, 3, size, size) or pixels.dtype != np.uint8:
         return None
     _touch(meta_path)  # most recently used entries survive pruning
-    return torch.from_numpy(pixels), rows, reasons
+    return torch.from_numpy(pixels), rows, reasons, warned
 
 
 def _reusable(folder: Path, size: int, exclude: str, wanted: set[Fingerprint]
-              ) -> dict[Fingerprint, tuple[Path, int, str | None]]:
-    """Fingerprint -> (npy file, row, reason) from recent entries of the same size."""
-    found: dict[Fingerprint, tuple[Path, int, str | None]] = {}
+              ) -> dict[Fingerprint, tuple[Path, int, str | None, str | None]]:
+    """Fingerprint -> (npy file, row, reason, decoder warning) from recent entries of the same size."""
+    found: dict[Fingerprint, tuple[Path, int, str | None, str | None]] = {}
     for meta_path in _entries_newest_first(folder, size)[:REUSE_SOURCES]:
         if meta_path.stem == exclude:
             continue
@@ -122,6 +130,7 @@ def _reusable(folder: Path, size: int, exclude: str, wanted: set[Fingerprint]
             meta = json.loads(meta_path.read_text())
             pairs = zip(meta["fingerprints"], meta["rows"])
             reasons = meta["reasons"]
+            warned = meta.get("warnings", {})
         except (OSError, ValueError, KeyError, TypeError):
             continue
         npy = meta_path.with_suffix(".npy")
@@ -130,7 +139,7 @@ def _reusable(folder: Path, size: int, exclude: str, wanted: set[Fingerprint]
                 continue
             fingerprint = tuple(fingerprint)
             if fingerprint in wanted and fingerprint not in found:
-                found[fingerprint] = (npy, int(row), reasons.get(str(index)))
+                found[fingerprint] = (npy, int(row), reasons.get(str(index)), warned.get(str(index)))
     return found
 
 
@@ -145,7 +154,7 @@ def _entries_newest_first(folder: Path, size: int | None = None) -> list[Path]:
 
 # ----------------------------------------------------------------------------- building
 def _build(fingerprints: list[Fingerprint | None], size: int, workers: int, folder: Path | None, stem: str,
-           progress: Progress | None) -> tuple[torch.Tensor, list[int], dict[int, str]]:
+           progress: Progress | None) -> tuple[torch.Tensor, list[int], dict[int, str], dict[int, str]]:
     n = len(fingerprints)
     pixels = torch.empty((n, 3, size, size), dtype=torch.uint8)
     ok = [False] * n
@@ -156,20 +165,25 @@ def _build(fingerprints: list[Fingerprint | None], size: int, workers: int, fold
 
     wanted = {fp for fp in fingerprints if fp is not None}
     reuse = _reusable(folder, size, stem, wanted) if wanted and folder is not None else {}
-    to_decode = _copy_reused(fingerprints, reuse, pixels, ok, reasons)
+    warned: dict[int, str] = {}
+    to_decode = _copy_reused(fingerprints, reuse, pixels, ok, reasons, warned)
 
     done = n - len(to_decode)
+    if progress is not None and to_decode:
+        progress(done, n)  # decoding starts now
     # Every index in to_decode has a fingerprint (_copy_reused skips missing files), so no path is left out.
     paths = [fingerprint[0] for i in to_decode if (fingerprint := fingerprints[i]) is not None]
-    for i, result in zip(to_decode, _decode_all(paths, size, workers)):
-        if isinstance(result, torch.Tensor):
-            pixels[i] = result
-            ok[i] = True
-        else:
-            reasons[i] = result
-        done += 1
-        if progress is not None:
-            progress(done, n)
+    with collect_decode_warnings() as caught:
+        for i, result in zip(to_decode, _decode_all(paths, size, workers, caught)):
+            if isinstance(result, torch.Tensor):
+                pixels[i] = result
+                ok[i] = True
+            else:
+                reasons[i] = result
+            done += 1
+            if progress is not None:
+                progress(done, n)
+    warned.update({i: text for i, path in zip(to_decode, paths) if (text := caught.text_of(path))})
 
     if not all(ok):
         pixels = pixels[torch.tensor(ok, dtype=torch.bool)]
@@ -178,13 +192,13 @@ def _build(fingerprints: list[Fingerprint | None], size: int, workers: int, fold
         rows.append(next_row if good else -1)
         next_row += good
     if folder is not None:
-        _save_entry(folder, stem, size, pixels, fingerprints, rows, reasons)
-    return pixels, rows, reasons
+        _save_entry(folder, stem, size, pixels, fingerprints, rows, reasons, warned)
+    return pixels, rows, reasons, warned
 
 
 def _copy_reused(fingerprints: list[Fingerprint | None], reuse: dict, pixels: torch.Tensor,
-                 ok: list[bool], reasons: dict[int, str]) -> list[int]:
-    """Fill rows (and known failures) from earlier entries; return the item indices still to decode."""
+                 ok: list[bool], reasons: dict[int, str], warned: dict[int, str]) -> list[int]:
+    """Fill rows (and known failures and warnings) from earlier entries; return the item indices still to decode."""
     by_source: dict[Path, tuple[list[int], list[int]]] = {}
     to_decode = []
     for i, fingerprint in enumerate(fingerprints):
@@ -193,7 +207,10 @@ def _copy_reused(fingerprints: list[Fingerprint | None], reuse: dict, pixels: to
         hit = reuse.get(fingerprint)
         if hit is None:
             to_decode.append(i)
-        elif hit[1] < 0:
+            continue
+        if hit[3]:
+            warned[i] = hit[3]
+        if hit[1] < 0:
             reasons[i] = hit[2] or "unreadable image"
         else:
             targets, rows = by_source.setdefault(hit[0], ([], []))
@@ -212,19 +229,21 @@ def _copy_reused(fingerprints: list[Fingerprint | None], reuse: dict, pixels: to
     return sorted(to_decode)
 
 
-def _decode_all(paths: list[str], size: int, workers: int) -> Iterator[torch.Tensor | str]:
+def _decode_all(paths: list[str], size: int, workers: int, caught: DecodeWarnings
+                ) -> Iterator[torch.Tensor | str]:
     """Pixels, or the reason a file could not be read, for each path in order."""
     if workers > 1 and len(paths) > 1:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="jdl-decode") as pool:
-            yield from pool.map(lambda path: _decode_one(path, size), paths)
+            yield from pool.map(lambda path: _decode_one(path, size, caught), paths)
     else:
         for path in paths:
-            yield _decode_one(path, size)
+            yield _decode_one(path, size, caught)
 
 
-def _decode_one(path: str, size: int) -> torch.Tensor | str:
+def _decode_one(path: str, size: int, caught: DecodeWarnings) -> torch.Tensor | str:
     try:
-        return decode_file(path, size)
+        with caught.file(path):
+            return decode_file(path, size)
     except UnreadableImageError as exc:
         return exc.reason
     except Exception as exc:  # noqa: BLE001 - one odd file must not stop the run; the reason is reported
@@ -233,9 +252,9 @@ def _decode_one(path: str, size: int) -> torch.Tensor | str:
 
 # ----------------------------------------------------------------------------- writing
 def _save_entry(folder: Path, stem: str, size: int, pixels: torch.Tensor, fingerprints: list, rows: list[int],
-                reasons: dict[int, str]) -> None:
-    meta = {"version": CACHE_VERSION, "size": size,
-            "fingerprints": fingerprints, "rows": rows, "reasons": {str(i): r for i, r in reasons.items()}}
+                reasons: dict[int, str], warned: dict[int, str]) -> None:
+    meta = {"version": CACHE_VERSION, "size": size, "fingerprints": fingerprints, "rows": rows,
+            "reasons": {str(i): r for i, r in reasons.items()}, "warnings": {str(i): w for i, w in warned.items()}}
     try:
         write_atomic(folder / f"{stem}.npy", lambda f: np.save(f, pixels.numpy()))
         write_atomic(folder / f"{stem}.json", lambda f: f.write(json.dumps(meta).encode()))

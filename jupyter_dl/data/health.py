@@ -34,6 +34,8 @@ import numpy as np
 
 from ..paths import cache_dir, write_atomic
 from .catalog import Catalog, CatalogItem, non_image_files
+from .decode_warnings import DecodeWarnings
+from .decode_warnings import collect as collect_decode_warnings
 from .images import flatten_to_rgb
 
 MIN_SIDE = 32             # px: smaller on either side is "small"
@@ -44,7 +46,7 @@ NEAR_DUPLICATE_COLOUR = 12.0  # max mean absolute difference of the 4 x 4 RGB th
 LAYOUT_SIZE = 4           # the colour thumbnail is LAYOUT_SIZE x LAYOUT_SIZE RGB
 HASH_SIZE = 8             # 8 x 8 = 64 bits
 HASH_INPUT = 32           # px: the grey image whose DCT is taken
-CACHE_VERSION = 5   # 5: transparent images hashed as composited on white
+CACHE_VERSION = 6   # 5: transparent images hashed as composited on white; 6: decoder warnings kept
 CHUNK = 32                # files per thread task (a progress step)
 _EXIF_ORIENTATION = 0x0112
 
@@ -61,19 +63,20 @@ class ImageFacts:
     width: int = 0
     height: int = 0
     error: str | None = None   # why it cannot be read; None when readable
+    warning: str | None = None  # what the decoder warned about (collected, not printed: decode_warnings.py)
 
     def to_json(self) -> list:
         """The facts as one JSON row (hash and thumbnail as hex text), as the cache file stores them."""
         return [self.sha1, None if self.phash is None else f"{self.phash:016x}",
                 None if self.layout is None else self.layout.hex(),
-                self.width, self.height, self.error]
+                self.width, self.height, self.error, self.warning]
 
     @classmethod
     def from_json(cls, row: list) -> ImageFacts:
         """The facts from a row written by :meth:`to_json`."""
-        sha1, phash, layout, width, height, error = row
+        sha1, phash, layout, width, height, error, warning = row
         return cls(sha1, None if phash is None else int(phash, 16), None if layout is None else bytes.fromhex(layout),
-                   int(width), int(height), error)
+                   int(width), int(height), error, warning)
 
 
 @dataclass
@@ -88,6 +91,7 @@ class HealthReport:
     extreme_aspect: list[int]           # aspect ratio beyond MAX_ASPECT
     imbalance: dict[str, int] | None    # classes with < 1/IMBALANCE_RATIO of the largest class's count, else None
     sizes: dict[int, tuple[int, int]] = field(default_factory=dict)  # key -> (width, height) of readable images
+    decode_warnings: dict[int, str] = field(default_factory=dict)  # key -> what the decoder warned (not printed)
 
     def filters(self) -> dict[str, set[int]]:
         """Status name -> item keys, for the browser's status filter."""
@@ -129,6 +133,7 @@ def check_health(catalog: Catalog, *, workers: int | None = None, progress: Prog
         extreme_aspect=extreme,
         imbalance=imbalanced_classes(catalog.counts()),
         sizes={key: (f.width, f.height) for key, f in readable.items()},
+        decode_warnings={key: f.warning for key, f in sorted(facts.items()) if f.warning},
     )
 
 
@@ -252,8 +257,12 @@ def gather_facts(catalog: Catalog, *, workers: int | None = None, progress: Prog
     if to_read:
         paths = list(to_read)
         chunks = [paths[i:i + CHUNK] for i in range(0, len(paths), CHUNK)]
-        with ThreadPoolExecutor(max(1, workers or os.cpu_count() or 1), thread_name_prefix="jdl-health") as pool:
-            for chunk, results in zip(chunks, pool.map(lambda chunk: [file_facts(p) for p in chunk], chunks)):
+        with collect_decode_warnings() as caught, \
+                ThreadPoolExecutor(max(1, workers or os.cpu_count() or 1), thread_name_prefix="jdl-health") as pool:
+            def read(chunk: list[str]) -> list[ImageFacts]:
+                return [_read_noting_warnings(p, caught) for p in chunk]
+
+            for chunk, results in zip(chunks, pool.map(read, chunks)):
                 for path, result in zip(chunk, results):
                     size, mtime, _ = known[path]
                     known[path] = (size, mtime, result)
@@ -269,6 +278,13 @@ def gather_facts(catalog: Catalog, *, workers: int | None = None, progress: Prog
             if done % CHUNK == 0:
                 _report(progress, done, total)
     _report(progress, total, total)
+    return facts
+
+
+def _read_noting_warnings(path: str, caught: DecodeWarnings) -> ImageFacts:
+    with caught.file(path):
+        facts = file_facts(path)
+    facts.warning = caught.text_of(path)
     return facts
 
 

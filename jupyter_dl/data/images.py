@@ -6,9 +6,10 @@ the same pixels at training time and at prediction time.
 """
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from ..errors import UserInputError
 
@@ -23,12 +24,51 @@ _EXIF_ORIENTATION = 0x0112
 
 
 class UnreadableImageError(UserInputError):
-    """An image that cannot be decoded; ``reason`` is a short phrase for listings of skipped files."""
+    """An image that cannot be decoded; ``reason`` is a short phrase for listings of skipped files.
 
-    def __init__(self, source: Any, reason: str) -> None:
-        super().__init__(f"Could not read the image {source}: {reason}; check the file or remove it.")
+    ``kind``: "missing", "folder", "format", "permission", "too large", "damaged" (a file) or "input"
+    (an object that is no image); ``message`` replaces the default sentence.
+    """
+
+    def __init__(self, source: Any, reason: str, *, kind: str = "input", message: str | None = None) -> None:
+        super().__init__(message or f"Could not read the image {source}: {reason}; check the file or remove it.")
         self.source = source
         self.reason = reason
+        self.kind = kind
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def prediction_message(error: UnreadableImageError) -> str:
+    """One sentence for an image given to predict that cannot be read: which one, and what to pass instead."""
+    source, kind = error.source, error.kind
+    if kind == "missing":
+        where = "" if Path(source).is_absolute() else f" and the current directory, {os.getcwd()}"
+        return f"{source} does not exist: pass the path of an image file (check the spelling{where})."
+    if kind == "folder":
+        return (f"{source} is a folder: pass the path of one image file (predict_batch takes a list of files; "
+                "evaluate(folder) scores a labelled folder).")
+    if kind == "permission":
+        return f"{source} cannot be read (no permission): check the file's permissions, or pass another image."
+    if kind in ("format", "damaged", "too large"):
+        return (f"{source} is not an image PIL can read ({error.reason}): pass a JPEG, PNG, BMP, GIF, WebP or "
+                "TIFF file that opens in an image viewer.")
+    return f"Cannot predict on the {source}: {error.reason}."
+
+
+def prediction_errors(method: _F) -> _F:
+    """Decorate a predict method: an image it cannot read is one :class:`UnreadableImageError` that fits
+    prediction (:func:`prediction_message`), raised here ``from None`` so its traceback is the user's call
+    and this line, not the decoder's frames."""
+    @functools.wraps(method)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except UnreadableImageError as exc:
+            raise UnreadableImageError(exc.source, exc.reason, kind=exc.kind,
+                                       message=prediction_message(exc)) from None
+    return checked  # type: ignore[return-value]
 
 
 def is_image_file(path: str | os.PathLike) -> bool:
@@ -101,16 +141,18 @@ def _open_file(path: Path, draft_size: int | None) -> PIL.Image.Image:
             # Multi-frame files (GIF, TIFF) keep their file open after load(): detach the pixels.
             return rgb.copy() if rgb is img and getattr(img, "fp", None) is not None else rgb
     except FileNotFoundError:
-        raise UnreadableImageError(path, "the file does not exist") from None
+        raise UnreadableImageError(path, "the file does not exist", kind="missing") from None
     except IsADirectoryError:
-        raise UnreadableImageError(path, "it is a folder, not a file") from None
+        raise UnreadableImageError(path, "it is a folder, not a file", kind="folder") from None
+    except PermissionError:
+        raise UnreadableImageError(path, "no permission to read the file", kind="permission") from None
     except Image.UnidentifiedImageError:
-        raise UnreadableImageError(path, "not a recognised image format") from None
+        raise UnreadableImageError(path, "not a recognised image format", kind="format") from None
     except Image.DecompressionBombError:
-        raise UnreadableImageError(path, "the image is too large to decode safely") from None
+        raise UnreadableImageError(path, "the image is too large to decode safely", kind="too large") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         # PIL reports damaged data as OSError ("image file is truncated"), SyntaxError or ValueError.
-        raise UnreadableImageError(path, f"damaged image data ({exc})") from None
+        raise UnreadableImageError(path, f"damaged image data ({exc})", kind="damaged") from None
 
 
 def _as_rgb(img: PIL.Image.Image) -> PIL.Image.Image:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -43,6 +43,8 @@ class Loaders:
     n_valid: int
     skipped: list[tuple[Path, str]]  # unreadable files with the reason
     description: str
+    # (file, "UserWarning: ...") for each warning the decoder gave (collected, never printed; see decode_warnings.py)
+    decode_warnings: list[tuple[Path, str]] = field(default_factory=list)
 
     @property
     def batch_size(self) -> int | None:
@@ -72,7 +74,7 @@ def make_loaders(source: Any, *, size: int = 224, bs: int = 64, workers: int = 0
     """Loaders for a resolved source (anything else goes through resolve_data first).
 
     ``workers``: decode threads for image files, DataLoader workers for a torch
-    Dataset. ``progress(done, total)`` reports first-time decoding. A fastai
+    Dataset. ``progress(done, total)`` reports first-time decoding (one count over both splits). A fastai
     DataLoaders keeps its own size, batch size and augmentation.
     """
     if not isinstance(source, (ImageItems, DatasetSource, FastaiSource)):
@@ -159,10 +161,18 @@ class CachedImageLoader:
 
 def _image_loaders(items: ImageItems, size: int, bs: int, workers: int, train_tf: BatchTransform,
                    valid_tf: BatchTransform, seed: int, progress: Callable | None) -> Loaders:
-    train_px, train_y, train_skipped = build_image_cache(items.train, size, workers, progress=progress)
-    valid_px, valid_y, valid_skipped = build_image_cache(items.valid, size, workers, progress=progress)
-    skipped = train_skipped + valid_skipped
     n_total = len(items.train) + len(items.valid)
+    warned: list[tuple[Path, str]] = []
+
+    def counted_from(offset: int) -> Callable[[int, int], None] | None:  # one count over both splits
+        return None if progress is None else (lambda done, _total: progress(offset + done, n_total))
+
+    train_px, train_y, train_skipped = build_image_cache(items.train, size, workers, progress=counted_from(0),
+                                                         decode_warnings=warned)
+    valid_px, valid_y, valid_skipped = build_image_cache(items.valid, size, workers,
+                                                         progress=counted_from(len(items.train)),
+                                                         decode_warnings=warned)
+    skipped = train_skipped + valid_skipped
     if len(train_y) + len(valid_y) == 0:
         path, reason = skipped[0] if skipped else ("-", "no files")
         raise UserInputError(f"None of the {n_total} images could be read (first: {path}: {reason}): check the files.")
@@ -175,7 +185,7 @@ def _image_loaders(items: ImageItems, size: int, bs: int, workers: int, train_tf
                               drop_last=_drop_last(True, len(train_y), bs), seed=seed)
     valid = CachedImageLoader(valid_px, valid_y, bs=bs, transform=valid_tf, shuffle=False, drop_last=False, seed=seed)
     return Loaders(train=train, valid=valid, classes=list(items.classes), n_train=len(train_y), n_valid=len(valid_y),
-                   skipped=skipped, description=_with_skipped(items.description, skipped))
+                   skipped=skipped, description=_with_skipped(items.description, skipped), decode_warnings=warned)
 
 
 def _place_on_device(pixels: Tensor, device: torch.device) -> Tensor:

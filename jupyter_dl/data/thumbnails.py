@@ -24,6 +24,7 @@ from pathlib import Path
 
 from ..paths import cache_dir, write_atomic
 from .catalog import Catalog, CatalogItem
+from .decode_warnings import collect as collect_decode_warnings
 from .images import open_image as decode_file  # module global, so tests can count decodes
 
 DEFAULT_SIZE = 128
@@ -103,10 +104,9 @@ def make_thumbnail(catalog: Catalog, item: CatalogItem, size: int) -> tuple[byte
     from PIL import Image
 
     try:
-        if item.path is not None:
-            image = decode_file(item.path, draft_size=size)
-        else:
-            image = catalog.open_image(item)
+        # The decoder's warnings are the health check's to report (decode_warnings.py), never printed here.
+        with collect_decode_warnings() as caught, caught.file(item.path or "-"):
+            image = decode_file(item.path, draft_size=size) if item.path is not None else catalog.open_image(item)
         image.thumbnail((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
         return _encode(image), True
     except Exception:  # a thumbnail must never break the grid: any failure shows the placeholder

@@ -74,9 +74,9 @@ def finetune(data: Any, arch: Any = None, *, epochs: int = 1, freeze_epochs: int
 
         given = changed_options({"epochs": epochs, "freeze_epochs": freeze_epochs, "lr": lr, "train_bn": train_bn,
                                  **options})
-        learner, resumed, plan = prepare_resume(resume, data, arch, given=given, options=options)
+        learner, resumed, plan = prepare_resume(resume, data, arch, given=given, options={**options, "quiet": quiet})
     else:
-        learner = assemble_learner(data, arch, **options)
+        learner = assemble_learner(data, arch, quiet=quiet, **options)
     if target is not None:
         learner.keep_in(target)
     epochs_before = len(learner.history)
@@ -145,7 +145,7 @@ def lr_find(data: Any, arch: Any = None, *, start_lr: float = 1e-7, end_lr: floa
         raise UserInputError(f"--start-lr must be positive and below --end-lr, got {start_lr} and {end_lr}.")
     if num_it < 2:
         raise UserInputError(f"--num-it must be at least 2, not {num_it}.")
-    learner = build_learner(data, arch, **options)
+    learner = build_learner(data, arch, quiet=quiet, **options)
     from .lr_find_view import show_lr_find
 
     show_lr_find(learner.lr_find(start_lr=start_lr, end_lr=end_lr, num_it=num_it), quiet=quiet)

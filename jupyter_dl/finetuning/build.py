@@ -56,9 +56,13 @@ def assemble_learner(data: Any, arch: Any = None, *, bs: int = 64, size: int = 2
                      seed: int = 42, metrics: Sequence[str] = ("accuracy",), device: str = "auto",
                      precision: str = "auto", workers: int | None = None, weights: str | None = None,
                      pretrained: bool = True, label_col: str = "label", path_col: str = "path",
-                     label_re: str | None = None, augment: str = "light",
+                     label_re: str | None = None, augment: str = "light", quiet: bool = False,
                      namespace: dict[str, Any] | None = None, learner_name: str = "learn"):
-    """Resolve data and model, build loaders and a Trainer: a Learner ready to train (not stored anywhere)."""
+    """Resolve data and model, build loaders and a Trainer: a Learner ready to train (not stored anywhere).
+
+    A first-time decode of image files shows a line that counts (:mod:`jupyter_dl.ui.decode_progress`),
+    unless ``quiet``; the decoder's warnings are counted in ``config["decode_warnings"]``, not printed.
+    """
     _check_options(bs=bs, size=size, valid_pct=valid_pct, workers=workers, precision=precision)
     from ..data.loaders import make_loaders
     from ..data.sources import resolve_data
@@ -66,6 +70,7 @@ def assemble_learner(data: Any, arch: Any = None, *, bs: int = 64, size: int = 2
     from ..train.device import resolve_device
     from ..train.seed import seed_everything
     from ..train.trainer import Trainer
+    from ..ui.decode_progress import DecodeProgress
     from .learner import Learner
 
     torch_device = resolve_device(device)       # fails fast on --device cuda without CUDA
@@ -76,14 +81,17 @@ def assemble_learner(data: Any, arch: Any = None, *, bs: int = 64, size: int = 2
                           pretrained=pretrained, weights=weights, namespace=namespace)
     trainer = Trainer(bundle.model, device=torch_device, precision=precision, metrics=tuple(metrics),
                       seed=seed)
-    loaders = make_loaders(source, size=size, bs=bs, workers=_default_workers() if workers is None else workers,
-                           device=trainer.device, mean=bundle.mean, std=bundle.std, augment=augment, seed=seed,
-                           channels_last=trainer.channels_last)
+    with DecodeProgress(quiet=quiet) as progress:
+        loaders = make_loaders(source, size=size, bs=bs, workers=_default_workers() if workers is None else workers,
+                               device=trainer.device, mean=bundle.mean, std=bundle.std, augment=augment, seed=seed,
+                               channels_last=trainer.channels_last, progress=progress)
     config = dict(data=_data_name(data), data_description=loaders.description, arch=bundle.arch,
                   source=bundle.source, weights=bundle.weights, classes=loaders.classes, n_train=loaders.n_train,
-                  n_valid=loaders.n_valid, skipped=len(loaders.skipped), bs=bs, size=size, valid_pct=valid_pct,
-                  seed=seed, metrics=list(metrics), device=str(trainer.device), precision=trainer.precision,
-                  augment=augment, label_col=label_col, path_col=path_col, label_re=label_re)
+                  n_valid=loaders.n_valid, skipped=len(loaders.skipped),
+                  decode_warnings=len({path for path, _ in loaders.decode_warnings}), bs=bs, size=size,
+                  valid_pct=valid_pct, seed=seed, metrics=list(metrics), device=str(trainer.device),
+                  precision=trainer.precision, augment=augment, label_col=label_col, path_col=path_col,
+                  label_re=label_re)
     learner = Learner(bundle, loaders.classes, size=size, trainer=trainer, loaders=loaders, config=config,
                       name=learner_name)
     learner.data, learner.source = _data_target(data, namespace), source

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from ..checks import check_count
-from ..data.images import load_square
+from ..data.images import load_square, prediction_errors
 from ..data.loaders import Loaders
 from ..data.transforms import BatchTransform
 from ..errors import UserInputError
@@ -136,12 +136,14 @@ class Learner:
             self.model.train(was_training)
         return torch.cat(out) if out else torch.empty(0, len(self.classes))
 
+    @prediction_errors  # a missing / unreadable file: one sentence, a two-frame traceback
     def predict(self, item: Any) -> tuple[str, float, torch.Tensor]:
         """Classify one image (path, PIL image or tensor): (label, probability, all probabilities)."""
         probs = self._probabilities([item], bs=1)[0]
         index = int(probs.argmax())
         return self.classes[index], float(probs[index]), probs
 
+    @prediction_errors
     def predict_batch(self, items: Sequence[Any], bs: int = 64) -> list[tuple[str, float]]:
         """Classify many images at once: one (label, probability) per item, in order."""
         probs = self._probabilities(list(items), bs=bs)

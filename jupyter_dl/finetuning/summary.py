@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..dashboard.summary import ended_sentence, last_epoch_numbers
+from ..data.decode_warnings import summary as decode_warnings_summary
 from ..train.memory import CUDA_ALLOCATED
 from ..ui.formatting import format_bytes
 from ..ui.output import show_summary_text
@@ -34,6 +35,9 @@ def summary_text(learner: Any) -> str:
         first = learner.loaders.skipped[0] if learner.loaders is not None and learner.loaders.skipped else None
         example = f" (e.g. {first[0]}: {first[1]})" if first else ""
         parts.append(f"Skipped {skipped} unreadable files{example}.")
+    warned = learner.loaders.decode_warnings if learner.loaders is not None else []
+    if warned:
+        parts.append(decode_warnings_summary(warned))
     folder = f"; its run folder (log, best model) is {learner.run_dir}" if learner.run_dir else ""
     note = getattr(learner, "put_back_note", None)
     parts.append(note if note else f"The learner is in `{learner.name}`{folder}.")

@@ -58,3 +58,17 @@ def one_line(text: str, limit: int = 200) -> str:
     """``text`` on one line (whitespace runs folded), cut with an ellipsis past ``limit`` characters."""
     line = " ".join(str(text).split())
     return line if len(line) <= limit else line[: limit - 1] + "\u2026"
+
+
+def about_seconds(seconds: float) -> str:
+    """A duration in words for estimates: ``9 s``, ``2 min 5 s`` (under 10 min), ``14 min``, ``1 h 5 min``."""
+    seconds = int(round(max(seconds, 0)))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, secs = divmod(seconds, 60)
+    if minutes < 10:
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"

@@ -308,7 +308,9 @@ def test_a_damaged_cache_entry_is_rebuilt(numbered, tmp_path, decodes):
 def test_progress_reports_decoding(numbered):
     seen = []
     make_loaders(numbered, size=8, bs=4, workers=2, progress=lambda done, total: seen.append((done, total)))
-    assert seen[-1] == (4, 4) and (16, 16) in seen
+    # One count over both splits (16 train + 4 valid), starting with a call before the first decode.
+    assert seen[0] == (0, 20) and (16, 20) in seen and seen[-1] == (20, 20)
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
 
 
 # ----------------------------------------------------------------------------- torch Dataset
