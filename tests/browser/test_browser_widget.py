@@ -11,6 +11,7 @@ import shutil
 
 import pytest
 import torch
+from chart_paths import needs_figure_widgets
 from imagegen import make_colour_zoo, make_corrupt_file, make_csv, make_image_folder
 from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
@@ -122,6 +123,7 @@ def test_paging_walks_through_every_match_once(pets):
     assert b.go_to(99) == 1 and "page 2 of 2" in b.page_label.value
 
 
+@needs_figure_widgets
 def test_clicking_a_bar_filters_to_its_class_and_clicking_it_again_shows_all(pets):
     b = make_browser(pets)
     click_plot(b.bars, trace=0, x="dog", y=5)            # the "train" part of the dog bar
@@ -197,6 +199,7 @@ def test_relabel_remove_and_undo_through_the_toolbar_move_files_and_restore_them
     assert "Nothing to undo" in b.toolbar.status.value
 
 
+@needs_figure_widgets
 def test_relabel_to_a_new_class_makes_its_folder(pets):
     b = make_browser(pets)
     b.selected = [i.key for i in b.catalog.items if i.path.name in ("cat_1.png", "cat_2.png")]
@@ -320,6 +323,7 @@ def test_mistakes_view_sorts_by_loss_and_marks_the_wrong_ones(zoo):
     assert sorted(names(b)) == ["cat0.png", "cat1.png", "cat2.png", "red_a.png", "red_b.png"]
 
 
+@needs_figure_widgets
 def test_clicking_a_confusion_matrix_cell_shows_exactly_its_items(zoo):
     root, learn = zoo
     b = mistakes_browser(learn)
@@ -339,6 +343,7 @@ def test_clicking_a_confusion_matrix_cell_shows_exactly_its_items(zoo):
     assert "jdl-per-class" in table and "0.600" in table               # cat precision 3/5
 
 
+@needs_figure_widgets
 def test_relabelling_a_mistake_moves_the_file_and_updates_the_matrix(zoo):
     root, learn = zoo
     b = mistakes_browser(learn)

@@ -14,6 +14,8 @@ from IPython.core.error import UsageError
 pytest.importorskip("ipywidgets")
 pytest.importorskip("plotly")
 
+from chart_paths import needs_figure_widgets
+
 from jupyter_dl.gpu import cards as gpu_cards  # noqa: E402
 from jupyter_dl.gpu import widget as view  # noqa: E402
 from jupyter_dl.gpu.widget import GpuMonitor  # noqa: E402
@@ -137,6 +139,7 @@ def test_unknown_numbers_show_a_dash_not_a_crash(sampler):
     assert "Tesla T4" in card and "\u2013" in card and "W" not in card and "\u00b0C" not in card
 
 
+@needs_figure_widgets
 def test_without_a_gpu_the_reason_and_cpu_ram_cards(sampler):
     monitor = GpuMonitor(sampler=sampler, show=False)
     feed(monitor, [no_gpu(t=1000.0 + i) for i in range(3)])
@@ -176,6 +179,7 @@ def test_the_recorded_nvml_reading_through_the_real_probe():
 
 
 # ------------------------------------------------------------------------------------ chart
+@needs_figure_widgets
 def test_time_series_grows_with_samples_and_stays_bounded(sampler):
     monitor = GpuMonitor(sampler=sampler, show=False, history_seconds=60, max_points=40)
     lengths = []
@@ -207,6 +211,7 @@ def test_a_faster_sampler_is_followed_at_the_monitors_own_interval(sampler):
     assert [s.time for s in monitor.samples] == [1000.0, 1002.0, 1004.0, 1006.0, 1008.0]
 
 
+@needs_figure_widgets
 def test_the_chart_starts_with_the_samplers_history(sampler):
     for _ in range(5):
         sampler.sample_now()
@@ -412,6 +417,7 @@ def test_gpu_magic_does_not_import_torch():
     assert "CPU" in out.stdout and out.stdout.strip().splitlines()[-1] == "False"
 
 
+@needs_figure_widgets
 def test_a_pause_in_sampling_breaks_the_lines_instead_of_joining_them(sampler):
     monitor = GpuMonitor(sampler=sampler, show=False)
     feed(monitor, [two_gpus(t=1000.0 + i) for i in range(3)] + [two_gpus(t=1100.0 + i) for i in range(3)])
