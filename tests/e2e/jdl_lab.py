@@ -248,20 +248,165 @@ class LabServer:
                 self.api("DELETE", f"api/kernels/{kernel['id']}")
 
 
-# JS run in the page. `root` is the visible notebook panel (the test opens one at a time).
-_JS_PANEL = "document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)')"
-_JS_CELLS = f"(() => {{ const p = {_JS_PANEL}; return p ? [...p.querySelectorAll('.jp-Notebook .jp-Cell')] : []; }})()"
+class NotebookPageBase:
+    """What a notebook page does alike in JupyterLab, Notebook 7 and classic Notebook 6.
 
+    The pages differ in their DOM only: a subclass gives the selectors (cells, prompt, editor,
+    outputs), the page's kernel-idle check and its own ways to open, type into and save a notebook.
+    """
 
-class NotebookPage:
-    """One notebook open in JupyterLab in a Playwright page."""
-
-    PROMPT_DONE = re.compile(r"\[\s*\d+\s*\]")
+    CELLS_JS = ""                    # JS expression: the open notebook's cells, in order
+    CELL = ""                        # Playwright selector of a cell, within ``cells_root()``
+    PROMPT = ""                      # the input prompt in a cell: "[ ]:", "[*]:", "[3]:" (In ... in Notebook 6)
+    EDITOR = ""                      # the input editor in a cell (clicked before Shift+Enter)
+    OUTPUT = ""                      # the output area of a cell
+    RESULT = ""                      # the execute_result in a cell
+    ERRORS = ""                      # stderr and traceback outputs in a cell
+    PAGE_IDLE_JS = ""                # JS function: the page shows an idle kernel
+    SERVER_IDLE: tuple[str, ...] = ("idle",)  # kernel states the REST API may report once idle
 
     def __init__(self, page: Any, server: LabServer, name: str) -> None:
         self.page = page
         self.server = server
         self.name = name
+
+    def cells_root(self) -> Any:
+        """Where the cells are looked up (the whole page, or the visible notebook panel)."""
+        return self.page
+
+    def kernel_id(self) -> str:
+        kernel = self.server.kernel_for(self.name)
+        if not kernel:
+            raise AssertionError(f"no kernel session for {self.name}: {self.server.sessions()}")
+        return kernel["id"]
+
+    def wait_kernel_idle(self, timeout: float = 90) -> None:
+        """Idle both in the page (its kernel indicator) and on the server (REST)."""
+        self.page.wait_for_function(self.PAGE_IDLE_JS, timeout=timeout * 1000)
+        deadline = time.monotonic() + timeout
+        while True:
+            kernel = self.server.kernel_for(self.name)
+            if kernel and self.server.kernel_state(kernel["id"]) in self.SERVER_IDLE:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"kernel of {self.name} not idle after {timeout} s: {kernel}")
+            time.sleep(0.2)
+
+    # -- cells ---------------------------------------------------------------------------------------
+    def cell(self, index: int):
+        return self.cells_root().locator(self.CELL).nth(index)
+
+    def cell_count(self) -> int:
+        return self.cells_root().locator(self.CELL).count()
+
+    def prompt(self, index: int) -> str:
+        return self.cell(index).locator(self.PROMPT).first.inner_text().strip()
+
+    def is_busy(self, index: int) -> bool:
+        return "*" in self.prompt(index)
+
+    def run_cell(self, index: int, *, wait: bool = True, timeout: float = 120) -> None:
+        """Click into cell ``index`` and press Shift+Enter, as a person does."""
+        before = self.prompt(index)
+        self.cell(index).locator(self.EDITOR).first.click()
+        self.page.keyboard.press("Shift+Enter")
+        self._wait_started(index, before)
+        if wait:
+            self.wait_cell_done(index, timeout)
+
+    def _wait_started(self, index: int, before: str, timeout: float = 30) -> None:
+        """The prompt changed from ``before`` ([*] queued/running, or a new number)."""
+        self.page.wait_for_function(
+            f"""([i, before, sel]) => {{
+                const cell = {self.CELLS_JS}[i];
+                const prompt = cell && cell.querySelector(sel);
+                return !!prompt && prompt.innerText.trim() !== before;
+            }}""", arg=[index, before, self.PROMPT], timeout=timeout * 1000)
+
+    def wait_cell_done(self, index: int, timeout: float = 120) -> None:
+        """Wait until cell ``index`` shows an execution count ([n]), i.e. it ran to the end."""
+        self.page.wait_for_function(
+            f"""([i, sel]) => {{
+                const cell = {self.CELLS_JS}[i];
+                const prompt = cell && cell.querySelector(sel);
+                return !!prompt && /\\[\\s*\\d+\\s*\\]/.test(prompt.innerText);
+            }}""", arg=[index, self.PROMPT], timeout=timeout * 1000)
+
+    # -- outputs -------------------------------------------------------------------------------------
+    def output(self, index: int):
+        return self.cell(index).locator(self.OUTPUT).first
+
+    def output_text(self, index: int) -> str:
+        area = self.cell(index).locator(self.OUTPUT)
+        return area.first.inner_text() if area.count() else ""
+
+    def output_html(self, index: int) -> str:
+        area = self.cell(index).locator(self.OUTPUT)
+        return area.first.inner_html() if area.count() else ""
+
+    def result_text(self, index: int) -> str:
+        """The cell's execute_result as plain text (e.g. a tuple's repr)."""
+        result = self.cell(index).locator(self.RESULT).first
+        result.wait_for(state="attached", timeout=10_000)
+        return result.inner_text().strip()
+
+    def error_text(self, index: int) -> str:
+        """Tracebacks and stderr shown under cell ``index`` ('' when none)."""
+        loc = self.cell(index).locator(self.ERRORS)
+        return "\n".join(loc.nth(i).inner_text() for i in range(loc.count()))
+
+    def failure_text(self, index: int) -> str:
+        """The error output of cell ``index`` when it reports an error (traceback, XxxError: ...), else ''.
+
+        Warnings on stderr alone do not count."""
+        text = self.error_text(index)
+        return text if re.search(r"Traceback|\b\w*(Error|Exception|Interrupt)\b", text) else ""
+
+    def plot_points(self, selector: str = ".jdl-dashboard .js-plotly-plot", trace: int = 0) -> int | None:
+        """Length of ``data[trace].x`` of the first plotly graph matching ``selector`` (None: no graph)."""
+        return self.page.evaluate(
+            """([sel, t]) => {
+                const el = document.querySelector(sel);
+                if (!el || !el.data || !el.data[t] || !el.data[t].x) return null;
+                return el.data[t].x.length;
+            }""", [selector, trace])
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        """The notebook is loaded and its kernel idle (each page says how it knows)."""
+        raise NotImplementedError
+
+    def reload(self, timeout: float = 90) -> None:
+        self.page.reload(wait_until="domcontentloaded")
+        self.wait_ready(timeout)
+
+    # -- artifacts -----------------------------------------------------------------------------------
+    def screenshot(self, name: str, locator: Any = None) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / (name if name.endswith(".png") else name + ".png")
+        (locator or self.page).screenshot(path=str(path))
+        return path
+
+
+# JS run in the page. The visible notebook panel (the tests open one at a time).
+_JS_PANEL = "document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)')"
+
+
+class NotebookPage(NotebookPageBase):
+    """One notebook open in JupyterLab (or Notebook 7) in a Playwright page."""
+
+    CELLS_JS = (f"(() => {{ const p = {_JS_PANEL}; "
+                "return p ? [...p.querySelectorAll('.jp-Notebook .jp-Cell')] : []; })()")
+    CELL = ".jp-Notebook .jp-Cell"
+    PROMPT = ".jp-InputPrompt"
+    EDITOR = ".jp-InputArea-editor"
+    OUTPUT = ".jp-OutputArea"
+    RESULT = ".jp-OutputArea-executeResult .jp-OutputArea-output"
+    ERRORS = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+    PAGE_IDLE_JS = f"""() => {{
+        const p = {_JS_PANEL};
+        const el = p && p.querySelector('.jp-Notebook-ExecutionIndicator[data-status]');
+        return el && el.getAttribute('data-status') === 'idle';
+    }}"""
 
     # -- opening -------------------------------------------------------------------------------------
     @classmethod
@@ -292,11 +437,8 @@ class NotebookPage:
     def panel(self):
         return self.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
 
-    def kernel_id(self) -> str:
-        kernel = self.server.kernel_for(self.name)
-        if not kernel:
-            raise AssertionError(f"no kernel session for {self.name}: {self.server.sessions()}")
-        return kernel["id"]
+    def cells_root(self) -> Any:
+        return self.panel
 
     def kernel_status(self) -> str:
         """The kernel status as the page sees it (the notebook toolbar's execution indicator)."""
@@ -307,77 +449,20 @@ class NotebookPage:
                 return el ? el.getAttribute('data-status') : '';
             }}""")
 
-    def wait_kernel_idle(self, timeout: float = 90) -> None:
-        """Idle both in the page (toolbar indicator) and on the server (REST)."""
-        self.page.wait_for_function(
-            f"""() => {{
-                const p = {_JS_PANEL};
-                const el = p && p.querySelector('.jp-Notebook-ExecutionIndicator[data-status]');
-                return el && el.getAttribute('data-status') === 'idle';
-            }}""", timeout=timeout * 1000)
-        deadline = time.monotonic() + timeout
-        while True:
-            kernel = self.server.kernel_for(self.name)
-            if kernel and self.server.kernel_state(kernel["id"]) == "idle":
-                return
-            if time.monotonic() > deadline:
-                raise AssertionError(f"kernel of {self.name} not idle after {timeout} s: {kernel}")
-            time.sleep(0.2)
-
-    # -- cells ---------------------------------------------------------------------------------------
-    def cell(self, index: int):
-        return self.panel.locator(".jp-Notebook .jp-Cell").nth(index)
-
-    def cell_count(self) -> int:
-        return self.panel.locator(".jp-Notebook .jp-Cell").count()
-
-    def prompt(self, index: int) -> str:
-        return self.cell(index).locator(".jp-InputPrompt").first.inner_text().strip()
-
-    def is_busy(self, index: int) -> bool:
-        return "*" in self.prompt(index)
-
-    def run_cell(self, index: int, *, wait: bool = True, timeout: float = 120) -> None:
-        """Focus cell ``index`` and press Shift+Enter, as a person does."""
-        before = self.prompt(index)
-        self.cell(index).locator(".jp-InputArea-editor").first.click()
-        self.page.keyboard.press("Shift+Enter")
-        self._wait_started(index, before)
-        if wait:
-            self.wait_cell_done(index, timeout)
-
-    def _wait_started(self, index: int, before: str, timeout: float = 30) -> None:
-        """The prompt changed from ``before`` ([*] queued/running, or a new number)."""
-        self.page.wait_for_function(
-            f"""([i, before]) => {{
-                const cell = {_JS_CELLS}[i];
-                const prompt = cell && cell.querySelector('.jp-InputPrompt');
-                return !!prompt && prompt.innerText.trim() !== before;
-            }}""", arg=[index, before], timeout=timeout * 1000)
-
-    def wait_cell_done(self, index: int, timeout: float = 120) -> None:
-        """Wait until cell ``index`` shows an execution count ([n]), i.e. it ran to the end."""
-        self.page.wait_for_function(
-            f"""(i) => {{
-                const cell = {_JS_CELLS}[i];
-                const prompt = cell && cell.querySelector('.jp-InputPrompt');
-                return !!prompt && /\\[\\s*\\d+\\s*\\]/.test(prompt.innerText);
-            }}""", arg=index, timeout=timeout * 1000)
-
     def run_code(self, code: str, *, wait: bool = True, timeout: float = 120) -> int:
         """Type ``code`` into a new cell at the end and run it (Shift+Enter). Returns its index.
 
         The empty cell JupyterLab adds after running the last cell is reused.
         """
         last = self.cell_count() - 1
-        editor = self.cell(last).locator(".jp-InputArea-editor").first
+        editor = self.cell(last).locator(self.EDITOR).first
         if self.cell(last).locator(".cm-content").first.inner_text().strip() or self.prompt(last) != "[ ]:":
             editor.click()
             self.page.keyboard.press("Escape")      # command mode
             self.page.keyboard.press("b")           # insert a cell below, selected
-            self.page.wait_for_function(f"(n) => {_JS_CELLS}.length > n", arg=last + 1, timeout=10_000)
+            self.page.wait_for_function(f"(n) => {self.CELLS_JS}.length > n", arg=last + 1, timeout=10_000)
             last += 1
-        self.cell(last).locator(".jp-InputArea-editor").first.click()
+        self.cell(last).locator(self.EDITOR).first.click()
         # insert_text: no per-key auto-indent or bracket closing from the editor.
         self.page.keyboard.insert_text(code)
         self.page.keyboard.press("Shift+Enter")
@@ -385,46 +470,6 @@ class NotebookPage:
         if wait:
             self.wait_cell_done(last, timeout)
         return last
-
-    # -- outputs -------------------------------------------------------------------------------------
-    def output(self, index: int):
-        return self.cell(index).locator(".jp-OutputArea").first
-
-    def output_text(self, index: int) -> str:
-        area = self.cell(index).locator(".jp-OutputArea")
-        return area.first.inner_text() if area.count() else ""
-
-    def output_html(self, index: int) -> str:
-        area = self.cell(index).locator(".jp-OutputArea")
-        return area.first.inner_html() if area.count() else ""
-
-    def result_text(self, index: int) -> str:
-        """The cell's execute_result as plain text (e.g. a tuple's repr)."""
-        result = self.cell(index).locator(".jp-OutputArea-executeResult .jp-OutputArea-output").first
-        result.wait_for(state="attached", timeout=10_000)
-        return result.inner_text().strip()
-
-    def error_text(self, index: int) -> str:
-        """Tracebacks and stderr shown under cell ``index`` ('' when none)."""
-        loc = self.cell(index).locator(
-            ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
-        return "\n".join(loc.nth(i).inner_text() for i in range(loc.count()))
-
-    def failure_text(self, index: int) -> str:
-        """The stderr output of cell ``index`` when it reports an error (traceback, XxxError: ...), else ''.
-
-        Warnings on stderr alone do not count."""
-        text = self.error_text(index)
-        return text if re.search(r"Traceback|\b\w*(Error|Exception|Interrupt)\b", text) else ""
-
-    def plot_points(self, selector: str = ".jdl-dashboard .js-plotly-plot", trace: int = 0) -> int | None:
-        """Length of ``data[trace].x`` of the first plotly graph matching ``selector`` (None: no graph)."""
-        return self.page.evaluate(
-            """([sel, t]) => {
-                const el = document.querySelector(sel);
-                if (!el || !el.data || !el.data[t] || !el.data[t].x) return null;
-                return el.data[t].x.length;
-            }""", [selector, trace])
 
     # -- saving --------------------------------------------------------------------------------------
     def save(self, timeout: float = 30) -> None:
@@ -437,13 +482,3 @@ class NotebookPage:
                 return tab && !tab.classList.contains('jp-mod-dirty');
             }""", timeout=timeout * 1000)
 
-    def reload(self, timeout: float = 90) -> None:
-        self.page.reload(wait_until="domcontentloaded")
-        self.wait_ready(timeout)
-
-    # -- artifacts -----------------------------------------------------------------------------------
-    def screenshot(self, name: str, locator: Any = None) -> Path:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        path = SCREENSHOTS / (name if name.endswith(".png") else name + ".png")
-        (locator or self.page).screenshot(path=str(path))
-        return path

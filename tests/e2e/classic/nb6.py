@@ -14,13 +14,11 @@ project's own venv has Notebook 7, where these tests skip.
 from __future__ import annotations
 
 import os
-import re
-import time
 import urllib.parse
 from pathlib import Path
 from typing import Any
 
-from jdl_lab import SCREENSHOTS, LabServer, jupyter_command
+from jdl_lab import LabServer, NotebookPageBase, jupyter_command
 
 # The stand-in for Colab's google.colab: only what jupyter_dl calls there.
 COLAB_STUB = {
@@ -78,19 +76,20 @@ class ClassicServer(LabServer):
         return cmd
 
 
-# JS run in the page: the code cells of the open notebook.
-_JS_CELLS = "[...document.querySelectorAll('#notebook-container .cell')]"
+class ClassicNotebookPage(NotebookPageBase):
+    """One notebook open in classic Notebook 6 in a Playwright page (the methods of jdl_lab.NotebookPage)."""
 
-
-class ClassicNotebookPage:
-    """One notebook open in classic Notebook 6 in a Playwright page (the same methods as jdl_lab.NotebookPage)."""
-
-    PROMPT_DONE = re.compile(r"\[\s*\d+\s*\]")
-
-    def __init__(self, page: Any, server: ClassicServer, name: str) -> None:
-        self.page = page
-        self.server = server
-        self.name = name
+    CELLS_JS = "[...document.querySelectorAll('#notebook-container .cell')]"
+    CELL = "#notebook-container .cell"
+    PROMPT = ".input_prompt"                       # 'In [ ]:', 'In [*]:', 'In [3]:'
+    EDITOR = ".CodeMirror"
+    OUTPUT = ".output"
+    RESULT = ".output_result"
+    ERRORS = ".output_stderr, .output_error"
+    PAGE_IDLE_JS = "() => !!document.querySelector('#kernel_indicator_icon.kernel_idle_icon')"
+    # Notebook 6's server can miss a new kernel's first idle message and report "starting" until the
+    # kernel next runs something, so "starting" counts as idle once the page has seen idle.
+    SERVER_IDLE = ("idle", "starting")
 
     @classmethod
     def open(cls, page: Any, server: ClassicServer, name: str, *, timeout: float = 90) -> ClassicNotebookPage:
@@ -108,12 +107,6 @@ class ClassicNotebookPage:
             timeout=timeout * 1000)
         self.wait_kernel_idle(timeout)
 
-    def kernel_id(self) -> str:
-        kernel = self.server.kernel_for(self.name)
-        if not kernel:
-            raise AssertionError(f"no kernel session for {self.name}: {self.server.sessions()}")
-        return kernel["id"]
-
     def kernel_status(self) -> str:
         """'idle' or 'busy' as the page's kernel indicator shows it ('' before it shows either)."""
         return self.page.evaluate(
@@ -125,66 +118,9 @@ class ClassicNotebookPage:
                 return '';
             }""")
 
-    def wait_kernel_idle(self, timeout: float = 90) -> None:
-        """Idle in the page (kernel indicator) and not busy on the server (REST).
-
-        Notebook 6's server can miss a new kernel's first idle message and report "starting" until the
-        kernel next runs something, so "starting" counts as idle once the page has seen idle.
-        """
-        self.page.wait_for_function(
-            "() => !!document.querySelector('#kernel_indicator_icon.kernel_idle_icon')", timeout=timeout * 1000)
-        deadline = time.monotonic() + timeout
-        while True:
-            kernel = self.server.kernel_for(self.name)
-            if kernel and self.server.kernel_state(kernel["id"]) in ("idle", "starting"):
-                return
-            if time.monotonic() > deadline:
-                raise AssertionError(f"kernel of {self.name} not idle after {timeout} s: {kernel}")
-            time.sleep(0.2)
-
-    # -- cells ---------------------------------------------------------------------------------------
-    def cell(self, index: int):
-        return self.page.locator("#notebook-container .cell").nth(index)
-
-    def cell_count(self) -> int:
-        return self.page.locator("#notebook-container .cell").count()
-
-    def prompt(self, index: int) -> str:
-        """The input prompt's text: 'In [ ]:', 'In [*]:', 'In [3]:'."""
-        return self.cell(index).locator(".input_prompt").first.inner_text().strip()
-
-    def is_busy(self, index: int) -> bool:
-        return "*" in self.prompt(index)
-
-    def run_cell(self, index: int, *, wait: bool = True, timeout: float = 120) -> None:
-        """Click into cell ``index`` and press Shift+Enter, as a person does."""
-        before = self.prompt(index)
-        self.cell(index).locator(".CodeMirror").first.click()
-        self.page.keyboard.press("Shift+Enter")
-        self._wait_started(index, before)
-        if wait:
-            self.wait_cell_done(index, timeout)
-
     def run_all(self) -> None:
         """Cell > Run All (the page's own command)."""
         self.page.evaluate("() => Jupyter.notebook.execute_all_cells()")
-
-    def _wait_started(self, index: int, before: str, timeout: float = 30) -> None:
-        self.page.wait_for_function(
-            f"""([i, before]) => {{
-                const cell = {_JS_CELLS}[i];
-                const prompt = cell && cell.querySelector('.input_prompt');
-                return !!prompt && prompt.innerText.trim() !== before;
-            }}""", arg=[index, before], timeout=timeout * 1000)
-
-    def wait_cell_done(self, index: int, timeout: float = 120) -> None:
-        """Wait until cell ``index`` shows an execution count (In [n]:), i.e. it ran to the end."""
-        self.page.wait_for_function(
-            f"""(i) => {{
-                const cell = {_JS_CELLS}[i];
-                const prompt = cell && cell.querySelector('.input_prompt');
-                return !!prompt && /\\[\\s*\\d+\\s*\\]/.test(prompt.innerText);
-            }}""", arg=index, timeout=timeout * 1000)
 
     def run_code(self, code: str, *, wait: bool = True, timeout: float = 120) -> int:
         """Put ``code`` into a new cell at the end and run it (Shift+Enter). Returns its index.
@@ -206,61 +142,12 @@ class ClassicNotebookPage:
         self.run_cell(index, wait=wait, timeout=timeout)
         return index
 
-    # -- outputs -------------------------------------------------------------------------------------
-    def output(self, index: int):
-        return self.cell(index).locator(".output").first
-
-    def output_text(self, index: int) -> str:
-        area = self.cell(index).locator(".output")
-        return area.first.inner_text() if area.count() else ""
-
-    def output_html(self, index: int) -> str:
-        area = self.cell(index).locator(".output")
-        return area.first.inner_html() if area.count() else ""
-
-    def result_text(self, index: int) -> str:
-        """The cell's execute_result as plain text."""
-        result = self.cell(index).locator(".output_result").first
-        result.wait_for(state="attached", timeout=10_000)
-        return result.inner_text().strip()
-
-    def error_text(self, index: int) -> str:
-        """Tracebacks and stderr shown under cell ``index`` ('' when none)."""
-        loc = self.cell(index).locator(".output_stderr, .output_error")
-        return "\n".join(loc.nth(i).inner_text() for i in range(loc.count()))
-
-    def failure_text(self, index: int) -> str:
-        """The error output of cell ``index`` when it reports one (traceback, XxxError: ...), else ''."""
-        text = self.error_text(index)
-        return text if re.search(r"Traceback|\b\w*(Error|Exception|Interrupt)\b", text) else ""
-
-    def plot_points(self, selector: str = ".jdl-dashboard .js-plotly-plot", trace: int = 0) -> int | None:
-        """Length of ``data[trace].x`` of the first plotly graph matching ``selector`` (None: no graph)."""
-        return self.page.evaluate(
-            """([sel, t]) => {
-                const el = document.querySelector(sel);
-                if (!el || !el.data || !el.data[t] || !el.data[t].x) return null;
-                return el.data[t].x.length;
-            }""", [selector, trace])
-
     def interrupt_from_menu(self) -> None:
         """Kernel > Interrupt, as a person does on this page."""
         self.page.locator("#kernellink").click()
         self.page.locator("#int_kernel").click()
 
-    # -- saving --------------------------------------------------------------------------------------
     def save(self, timeout: float = 30) -> None:
         """File > Save (the page's own save), then wait until the notebook is no longer dirty."""
         self.page.evaluate("() => Jupyter.notebook.save_checkpoint()")
         self.page.wait_for_function("() => !Jupyter.notebook.dirty", timeout=timeout * 1000)
-
-    def reload(self, timeout: float = 90) -> None:
-        self.page.reload(wait_until="domcontentloaded")
-        self.wait_ready(timeout)
-
-    # -- artifacts -----------------------------------------------------------------------------------
-    def screenshot(self, name: str, locator: Any = None) -> Path:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        path = SCREENSHOTS / (name if name.endswith(".png") else name + ".png")
-        (locator or self.page).screenshot(path=str(path))
-        return path
