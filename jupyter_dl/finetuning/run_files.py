@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import json
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -51,6 +52,13 @@ class ResumedRun:
     losses: torch.Tensor | None = None   # the per-step (raw, smoothed) losses so far
 
 
+def yield_to_training() -> None:
+    """Lower the calling thread's CPU priority (Linux: a thread has its own nice value), so that on a
+    machine with few cores the writes take the time training leaves rather than time from training."""
+    with contextlib.suppress(AttributeError, OSError):    # not Linux / not allowed: the default priority
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+
+
 class BackgroundWriter:
     """Runs file writes on one thread, newest first: a write still waiting is replaced by a newer one to
     the same file (only the newest state matters). ``close()`` waits for the writes in hand."""
@@ -75,6 +83,7 @@ class BackgroundWriter:
             self._cond.notify_all()
 
     def _loop(self) -> None:
+        yield_to_training()
         while True:
             with self._cond:
                 while not self._pending and not self._closing:

@@ -16,7 +16,7 @@ import jupyter_dl
 from jupyter_dl.errors import UserInputError
 from jupyter_dl.finetuning import build_learner
 from jupyter_dl.finetuning.export import read_export
-from jupyter_dl.finetuning.run_files import read_state
+from jupyter_dl.finetuning.run_files import BackgroundWriter, read_state
 from jupyter_dl.train import events as ev
 from jupyter_dl.train.runlog import RunLog
 
@@ -168,3 +168,17 @@ def test_a_run_killed_mid_way_leaves_a_model_that_loads_and_a_state_that_resumes
     assert (run["status"], run["epochs"], run["resumable"]) == ("finished", 4, False)
     lines = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()]
     assert [line["epoch"] for line in lines if line["event"] == "resume"] == [2]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values are Linux's")
+def test_the_writer_thread_gives_training_the_cpu_first(tmp_path):
+    import threading
+
+    def nice() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    seen = []
+    writer = BackgroundWriter()
+    writer.submit(tmp_path / "model.jdl", lambda: seen.append(nice()))
+    writer.close()
+    assert seen and seen[0] > nice()        # the writes run at a lower priority than training
