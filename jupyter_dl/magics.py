@@ -77,14 +77,15 @@ class DLMagics(Magics):
         metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
         from .finetuning import api
 
+        # finetune() stores the learner as --as itself, and gives the variable its previous value back
+        # when the run finishes no epoch: nothing to assign here.
         with usage_errors(self.finetune):
-            learner = api.finetune(
+            api.finetune(
                 data, arch=arch, epochs=args.epochs, freeze_epochs=args.freeze_epochs,
                 lr=parse_lr(args.lr) if args.lr is not None else None, metrics=metrics, train_bn=not args.no_train_bn,
                 background=args.background, auto_bs=args.auto_bs, resume=unquote(args.resume),
                 quiet=args.quiet, namespace=self.user_ns, learner_name=args.as_, **training_options(args),
             )
-        self.user_ns[args.as_] = learner
 
     @exact_options
     @magic_arguments()

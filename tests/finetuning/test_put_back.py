@@ -48,6 +48,15 @@ def test_an_interrupt_in_the_first_epoch_puts_the_previous_value_back(folder, ca
     assert f"No epoch finished, so `learn` holds its previous value again: '{PREVIOUS}'." in capsys.readouterr().out
 
 
+def test_through_the_magic_an_interrupt_in_the_first_epoch_puts_the_previous_value_back(shell, folder):
+    shell.user_ns.update(learn=PREVIOUS, wire=Tripwire(2, interrupt))
+    shell.run_line_magic("finetune", f"wire '{folder}' --size 16 --bs 4 --epochs 1 --quiet")
+    assert shell.user_ns["learn"] == PREVIOUS
+    shell.user_ns["wire"] = TinyNet()
+    shell.run_line_magic("finetune", f"wire '{folder}' --size 16 --bs 4 --epochs 1 --freeze-epochs 0 --quiet")
+    assert shell.user_ns["learn"].history and shell.user_ns["learn"].status == "finished"
+
+
 def test_an_error_in_the_first_epoch_puts_the_previous_value_back(folder, capsys):
     namespace = {"pets": PREVIOUS}
     with pytest.raises(RuntimeError, match="boom"):
