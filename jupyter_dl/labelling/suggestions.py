@@ -32,6 +32,8 @@ TEMPERATURE = 0.03
 LINEAR_FROM = 5        # labels per class before the linear head replaces the prototypes
 RANDOM_SHARE = 0.1     # share of the order that is random picks
 SPREAD = 240           # cold start: this many spread picks (10 pages of 24), the rest in random order
+SPREAD_DIM = 128       # the spread works on a seeded random projection to this many dimensions: 240 passes over
+                       # 10,000 x 1280 vectors took 270 ms on 2 cores, over 10,000 x 128 a fraction of that
 METHODS = ("auto", "prototype", "linear")
 STRATEGIES = ("uncertain", "confident")
 
@@ -123,9 +125,10 @@ def spread_order(vectors: np.ndarray, candidates: np.ndarray, *, start: np.ndarr
     candidates = np.asarray(candidates, dtype=np.int64)
     if len(candidates) == 0:
         return candidates.copy()
-    pool = vectors[candidates]
+    projected = _project(vectors, rng)
+    pool = projected[candidates]
     if start is not None and len(start):
-        distance = np.clip(1.0 - (pool @ vectors[start].T).max(axis=1), 0.0, None)
+        distance = np.clip(1.0 - (pool @ projected[start].T).max(axis=1), 0.0, None)
     else:
         distance = np.full(len(candidates), np.inf, dtype=np.float32)
     picked = np.zeros(len(candidates), dtype=bool)
@@ -140,6 +143,15 @@ def spread_order(vectors: np.ndarray, candidates: np.ndarray, *, start: np.ndarr
     rest = np.flatnonzero(~picked)
     order.extend(rng.permutation(rest).tolist())
     return candidates[np.array(order, dtype=np.int64)]
+
+
+def _project(vectors: np.ndarray, rng: np.random.Generator, dim: int = SPREAD_DIM) -> np.ndarray:
+    """Rows of length 1 in ``dim`` random directions (Johnson-Lindenstrauss: cosine distances stay close)."""
+    if vectors.shape[1] <= dim:
+        return np.asarray(vectors, dtype=np.float32)
+    projection = rng.standard_normal((vectors.shape[1], dim)).astype(np.float32)
+    projected = np.asarray(vectors, dtype=np.float32) @ projection
+    return projected / np.maximum(np.linalg.norm(projected, axis=1, keepdims=True), 1e-12)
 
 
 def _check(vectors: np.ndarray, labelled: np.ndarray, labels: np.ndarray, n_classes: int, method: str,
