@@ -57,6 +57,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_dashboard.py
 	$(PY) benchmarks/bench_monitor.py
 	$(PY) benchmarks/bench_browse.py
+	$(PY) benchmarks/bench_label.py
 
 clean:
 	rm -rf out runs .pytest_cache

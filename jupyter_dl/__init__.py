@@ -7,7 +7,8 @@ them (see :mod:`jupyter_dl._lazy`).
 One folder per feature, each with its API and its views (docs/architecture.md has the map):
 :mod:`.finetuning` (``%finetune``, ``%lr_find``, the learner), :mod:`.dashboard` (the live view of
 any run), :mod:`.browser` (``%browse``), :mod:`.gpu` (``%gpu``), :mod:`.history` (``%runs``),
-:mod:`.integrations` (fastai, your own loop); :mod:`.ui` is the kit they share; the core is
+:mod:`.integrations` (fastai, your own loop), :mod:`.labelling` (``%label``'s engine: embeddings,
+suggestions, label issues); :mod:`.ui` is the kit they share; the core is
 :mod:`.train`, :mod:`.data`, :mod:`.models`, :mod:`.monitor` and :mod:`.server`.
 """
 from __future__ import annotations
@@ -25,9 +26,11 @@ _API = {
     "runs": "history", "compare_runs": "history",
     "gpu_monitor": "gpu", "stop_gpu_monitor": "gpu",
     "browse": "browser", "interpret": "browser", "evaluate": "browser",
+    "find_label_issues": "labelling",
 }
 __getattr__, __dir__ = lazy_exports(__name__, _API, modules=(
-    "datasets", "fastai", "finetuning", "dashboard", "browser", "gpu", "history", "integrations", "ui",
+    "datasets", "fastai", "finetuning", "dashboard", "browser", "gpu", "history", "integrations", "labelling",
+    "ui",
     "train", "data", "models", "monitor", "server", "magics", "errors", "paths", "checks"))
 __all__ = ["__version__", "load_ipython_extension", "unload_ipython_extension", *_API]
 

@@ -24,7 +24,7 @@ import jupyter_dl
 PACKAGE = Path(jupyter_dl.__file__).resolve().parent
 REPO = PACKAGE.parent
 CORE = ("train", "data", "models", "monitor", "server")
-FEATURES = ("finetuning", "dashboard", "browser", "gpu", "history", "integrations")
+FEATURES = ("finetuning", "dashboard", "browser", "gpu", "history", "integrations", "labelling")
 KIT = "ui"
 MAX_LINES = 400
 

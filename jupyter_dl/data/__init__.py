@@ -5,6 +5,7 @@ For training: :mod:`.sources` (what the user passed as DATA -> one of :mod:`.sou
 :mod:`.loaders` (device batches), :mod:`.transforms` (normalise and augment whole batches),
 :mod:`.images` (one image -> pixels) and :mod:`.sample_data` (the embedded sample data set).
 For browsing and cleaning: :mod:`.catalog`, :mod:`.thumbnails`, :mod:`.health` and :mod:`.cleaning`.
+For labelling: :mod:`.embedding_cache` (feature vectors kept on disk by file fingerprint).
 
 Names are imported on first use (see :mod:`jupyter_dl._lazy`): browsing a data set (catalog,
 thumbnails, health) must not pay for importing torch, which the loaders need.
@@ -12,7 +13,8 @@ thumbnails, health) must not pay for importing torch, which the loaders need.
 from .._lazy import lazy_exports
 
 __getattr__, __dir__ = lazy_exports(__name__, {
-    "build_image_cache": "cache",
+    "build_image_cache": "cache", "fingerprint": "cache",
+    "load_vectors": "embedding_cache", "save_vectors": "embedding_cache",
     "Catalog": "catalog", "CatalogItem": "catalog", "build_catalog": "catalog",
     "IMAGE_EXTENSIONS": "images", "UnreadableImageError": "images", "is_image_file": "images",
     "load_square": "images", "open_image": "images", "to_square_uint8": "images",

@@ -58,7 +58,7 @@ def build_image_cache(items: list[tuple[Path, int]], size: int, workers: int = 0
     """
     if not items:  # e.g. valid_pct=0: nothing to decode, nothing worth an entry on disk
         return torch.empty((0, 3, size, size), dtype=torch.uint8), torch.empty(0, dtype=torch.int64), []
-    fingerprints = [_fingerprint(path) for path, _ in items]
+    fingerprints = [fingerprint(path) for path, _ in items]
     folder = _cache_folder()
     stem = f"{size}px-{_key(fingerprints, size)}"
     found = _load_entry(folder, stem, len(items), size) if folder is not None else None
@@ -84,7 +84,9 @@ def _cache_folder() -> Path | None:
 
 
 # ----------------------------------------------------------------------------- keys
-def _fingerprint(path: Path) -> Fingerprint | None:
+def fingerprint(path: str | os.PathLike) -> Fingerprint | None:
+    """(resolved path, byte size, mtime in ns) of a file, None when it does not exist: an edited, replaced or
+    touched file gets a new one (the embedding cache keys its rows the same way)."""
     resolved = os.path.realpath(path)
     try:
         stat = os.stat(resolved)

@@ -163,3 +163,11 @@ def split_body(model: nn.Module, body: list) -> tuple[list, list]:
     if index is None or not 0 < index < len(body):
         index = _half_split_index(body)
     return body[:index], body[index:]
+
+
+def remove_head(model: nn.Module, head_names: tuple[str, ...]) -> nn.Module:
+    """Replace the classifier modules ``head_names`` by ``nn.Identity`` in place: the model then outputs the
+    pooled features its head read (the body alone, e.g. for embeddings). Returns ``model``."""
+    for name in head_names:
+        _set_submodule(model, name, nn.Identity())
+    return model

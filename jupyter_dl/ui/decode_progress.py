@@ -8,7 +8,7 @@ nbconvert; no widget) once decoding has taken :data:`SHOW_AFTER` seconds, update
 end by one line ("Decoded 720 images in 16 s (cached for next time)"). Outside a kernel it prints only
 that final line, and only after a decode of :data:`TERMINAL_AFTER` seconds or more. Decoding that is
 over before :data:`SHOW_AFTER` (a cached run calls the hook not at all) shows nothing; ``quiet=True``
-shows nothing.
+shows nothing. ``verb``/``past`` reword it for other once-per-image work ("Embedding 312/720 images").
 """
 from __future__ import annotations
 
@@ -32,8 +32,10 @@ class DecodeProgress:
     ``clock`` is injectable for tests.
     """
 
-    def __init__(self, *, quiet: bool = False, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, *, quiet: bool = False, clock: Callable[[], float] = time.monotonic,
+                 verb: str = "Decoding", past: str = "Decoded") -> None:
         self.quiet = quiet
+        self.verb, self.past = verb, past  # "Embedding" / "Embedded" for %label's embeddings
         self.clock = clock
         self.start: float | None = None
         self.base = 0            # images already done (reused) at the first call
@@ -67,7 +69,7 @@ class DecodeProgress:
     def progress_text(self, now: float) -> str:
         """"Decoding 312/720 images · 45 img/s · about 9 s left" (the rate once it is known)."""
         decoded, to_decode = self.done - self.base, self.total - self.base
-        text = f"Decoding {decoded}/{to_decode} images"
+        text = f"{self.verb} {decoded}/{to_decode} images"
         elapsed = now - (self.start if self.start is not None else now)
         if decoded <= 0 or elapsed <= 0:
             return text + "\u2026"
@@ -78,9 +80,9 @@ class DecodeProgress:
         """"Decoded 720 images in 16 s (cached for next time)", or where it stopped."""
         decoded, to_decode = self.done - self.base, self.total - self.base
         if not ok:
-            return f"Decoding stopped at {decoded}/{to_decode} images."
+            return f"{self.verb} stopped at {decoded}/{to_decode} images."
         elapsed = self.clock() - (self.start if self.start is not None else 0.0)
-        return f"Decoded {decoded} images in {about_seconds(elapsed)} (cached for next time)."
+        return f"{self.past} {decoded} images in {about_seconds(elapsed)} (cached for next time)."
 
     def finish(self, ok: bool = True) -> None:
         """Replace the line by the final one; nothing when the line never showed (or ``quiet``)."""

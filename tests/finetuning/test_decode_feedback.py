@@ -208,3 +208,16 @@ def test_predict_on_a_damaged_file(learn, tmp_path):
     path.write_bytes(path.read_bytes()[:60])
     assert "is not an image PIL can read (" in str(raised(lambda: learn.predict(path)))
     assert learn.predict(make_image(tmp_path / "fine.png", size=20))[0] in learn.classes
+
+
+def test_the_line_can_count_other_work_than_decoding(monkeypatch):
+    page, clock = Page(monkeypatch), Clock()
+    progress = DecodeProgress(clock=clock, verb="Embedding", past="Embedded")
+    progress(0, 10)
+    clock.now += 1.0
+    progress(4, 10)
+    assert page.texts()[-1].startswith("Embedding 4/10 images \u00b7 4 img/s")
+    assert progress.final_text(ok=False) == "Embedding stopped at 4/10 images."
+    progress(10, 10)
+    progress.finish()
+    assert page.texts()[-1].startswith("Embedded 10 images in")

@@ -259,3 +259,18 @@ def test_rebuild_of_an_unknown_name_is_a_user_error():
 def test_unknown_timm_weight_tag_lists_the_known_tags():
     with pytest.raises(UserInputError, match="no weights tagged 'foo': use resnet18.a1_in1k"):
         create_model("resnet18.foo", 3, pretrained=False)
+
+
+def test_the_feature_extractor_is_the_body_without_the_head():
+    """A torchvision-style model: the head becomes Identity, so the output is the pooled features."""
+    import torch
+    from tinynet import TinyNet
+
+    from jupyter_dl.models.features import extractor_key, feature_extractor
+
+    extractor = feature_extractor(TinyNet())
+    assert extractor.key is None                              # a user's module: nothing names its weights
+    vectors = extractor.embed(torch.randint(0, 256, (5, 3, 16, 16), dtype=torch.uint8), bs=2)
+    assert vectors.shape == (5, 8) and vectors.dtype == "float32"
+    assert extractor_key(None) == "timm:tf_efficientnet_lite0:pretrained"
+    assert extractor_key("resnet18") == "timm:resnet18:pretrained"
