@@ -1,4 +1,4 @@
-"""Stand-ins the dashboard tests share: a settable clock and a Trainer-like loss source."""
+"""Stand-ins tests share: a settable clock (views, the decode progress line) and a Trainer-like loss source."""
 from jupyter_dl.train.losslog import LossLog
 
 

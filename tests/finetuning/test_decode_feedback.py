@@ -7,6 +7,7 @@ from pathlib import Path
 import PIL.Image
 import pytest
 import torch
+from dashboard_fakes import Clock
 from imagegen import make_image
 from tinynet import TinyNet
 
@@ -16,14 +17,6 @@ from jupyter_dl.finetuning.api import build_learner
 from jupyter_dl.finetuning.summary import summary_text
 from jupyter_dl.ui import decode_progress
 from jupyter_dl.ui.decode_progress import DecodeProgress
-
-
-class Clock:
-    def __init__(self):
-        self.now = 100.0
-
-    def __call__(self):
-        return self.now
 
 
 class Page:

@@ -88,34 +88,37 @@ def test_a_run_that_completed_an_epoch_keeps_the_new_learner(folder, capsys):
     assert "The learner is in `learn`" in capsys.readouterr().out
 
 
-def test_a_background_run_stopped_in_its_first_epoch_puts_the_previous_value_back(folder):
+def held_background_run(folder, namespace):
+    """A background run held at its first step; returns (learner, release): release() stops it and lets it go."""
     reached, gate = threading.Event(), threading.Event()
 
     def hold() -> None:
         reached.set()
         gate.wait(30)
 
-    namespace = {"learn": PREVIOUS}
     learner = jupyter_dl.finetune(folder, Tripwire(1, hold), namespace=namespace, background=True, **FAST)
-    assert reached.wait(30) and namespace["learn"] is learner   # stored while it trains
-    learner.stop()
-    gate.set()
+    assert reached.wait(30)
+
+    def release() -> None:
+        learner.stop()
+        gate.set()
+
+    return learner, release
+
+
+def test_a_background_run_stopped_in_its_first_epoch_puts_the_previous_value_back(folder):
+    namespace = {"learn": PREVIOUS}
+    learner, release = held_background_run(folder, namespace)
+    assert namespace["learn"] is learner                          # stored while it trains
+    release()
     assert learner.wait(60) == "stopped"
     assert namespace["learn"] == PREVIOUS
     assert learner.put_back_note == f"No epoch finished, so `learn` holds its previous value again: '{PREVIOUS}'."
 
 
 def test_a_value_assigned_while_a_background_run_goes_on_is_left_alone(folder):
-    reached, gate = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        reached.set()
-        gate.wait(30)
-
     namespace = {"learn": PREVIOUS}
-    learner = jupyter_dl.finetune(folder, Tripwire(1, hold), namespace=namespace, background=True, **FAST)
-    assert reached.wait(30)
+    learner, release = held_background_run(folder, namespace)
     namespace["learn"] = "the user's own"
-    learner.stop()
-    gate.set()
+    release()
     assert learner.wait(60) == "stopped" and namespace["learn"] == "the user's own"
