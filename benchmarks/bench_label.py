@@ -180,7 +180,7 @@ def main() -> None:
 
     print(f"\nsimulated session: 10 labels per class typed, then pages of {args.page} in the labeller's order "
           f"until {args.session} images")
-    for strategy in ("uncertain", "confident"):
+    for strategy in ("mixed", "uncertain", "confident"):
         runs = [session(vectors, labels, args.page, args.session, strategy, seed) for seed in range(3)]
         mean = statistics.mean(keys for keys, _, _ in runs)
         print(f"  order {strategy:<9}: {mean:.2f} keystrokes per image for the {args.session - 100} after the first "

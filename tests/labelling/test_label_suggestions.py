@@ -7,7 +7,7 @@ from labelling_helpers import clusters, per_class
 
 from jupyter_dl.errors import UserInputError
 from jupyter_dl.labelling import suggest
-from jupyter_dl.labelling.suggestions import interleave_random
+from jupyter_dl.labelling.suggestions import interleave_random, mixed_pages
 
 
 def test_every_unlabelled_item_gets_a_suggestion_and_the_order_covers_them_once():
@@ -32,7 +32,7 @@ def test_the_linear_head_takes_over_once_every_labelled_class_has_five():
 def test_uncertain_items_come_first_with_seeded_random_picks_every_tenth_place():
     vectors, labels = clusters(spread=1.5)
     labelled = per_class(labels, 3, seed=1)
-    found = suggest(vectors, labelled, labels[labelled], 4, seed=5)
+    found = suggest(vectors, labelled, labels[labelled], 4, seed=5, strategy="uncertain")
     top2 = np.sort(found.probabilities, axis=1)[:, -2:]
     margin = top2[:, 1] - top2[:, 0]
     chosen = np.ones(len(found.order), dtype=bool)
@@ -41,8 +41,8 @@ def test_uncertain_items_come_first_with_seeded_random_picks_every_tenth_place()
     assert np.all(np.diff(ranked) >= 0)                         # least certain first
     picks = margin[found.order[9::10]]
     assert np.median(picks) > np.median(ranked[:len(picks)])   # the picks are not just the next unsure ones
-    again = suggest(vectors, labelled, labels[labelled], 4, seed=5)
-    other = suggest(vectors, labelled, labels[labelled], 4, seed=6)
+    again = suggest(vectors, labelled, labels[labelled], 4, seed=5, strategy="uncertain")
+    other = suggest(vectors, labelled, labels[labelled], 4, seed=6, strategy="uncertain")
     assert np.array_equal(again.order, found.order)
     assert not np.array_equal(other.order[9::10], found.order[9::10])
 
@@ -53,6 +53,20 @@ def test_confident_first_puts_the_surest_first():
     found = suggest(vectors, labelled, labels[labelled], 4, strategy="confident", random_share=0)
     top2 = np.sort(found.probabilities, axis=1)[:, -2:]
     assert np.all(np.diff((top2[:, 1] - top2[:, 0])[found.order]) <= 0)   # largest margin first
+
+
+def test_mixed_pages_start_with_the_least_certain_and_fill_up_with_the_surest():
+    vectors, labels = clusters(spread=1.2)
+    labelled = per_class(labels, 3, seed=1)
+    found = suggest(vectors, labelled, labels[labelled], 4, random_share=0, page=8)   # "mixed" is the default
+    top2 = np.sort(found.probabilities, axis=1)[:, -2:]
+    margin = top2[:, 1] - top2[:, 0]
+    ranked = np.sort(margin[found.order])
+    page = margin[found.order[:8]]
+    assert np.allclose(page[:2], ranked[:2])          # 2 of 8 (a quarter): the two least certain of all
+    assert np.allclose(np.sort(page[2:]), ranked[-6:])  # the other 6: the six surest
+    assert sorted(found.order.tolist()) == sorted(set(range(len(vectors))) - set(labelled.tolist()))
+    assert np.array_equal(mixed_pages(np.arange(5), page=4), [0, 4, 3, 2, 1])
 
 
 def test_interleave_random_keeps_every_item_once():
