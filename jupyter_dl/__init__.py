@@ -7,8 +7,8 @@ them (see :mod:`jupyter_dl._lazy`).
 One folder per feature, each with its API and its views (docs/architecture.md has the map):
 :mod:`.finetuning` (``%finetune``, ``%lr_find``, the learner), :mod:`.dashboard` (the live view of
 any run), :mod:`.browser` (``%browse``), :mod:`.gpu` (``%gpu``), :mod:`.history` (``%runs``),
-:mod:`.integrations` (fastai, your own loop), :mod:`.labelling` (``%label``'s engine: embeddings,
-suggestions, label issues); :mod:`.ui` is the kit they share; the core is
+:mod:`.integrations` (fastai, your own loop), :mod:`.labelling` (``%label``: the labeller, embeddings,
+suggestions, background fine-tunes, label issues); :mod:`.ui` is the kit they share; the core is
 :mod:`.train`, :mod:`.data`, :mod:`.models`, :mod:`.monitor` and :mod:`.server`.
 """
 from __future__ import annotations
@@ -26,7 +26,7 @@ _API = {
     "runs": "history", "compare_runs": "history",
     "gpu_monitor": "gpu", "stop_gpu_monitor": "gpu",
     "browse": "browser", "interpret": "browser", "evaluate": "browser",
-    "find_label_issues": "labelling",
+    "label": "labelling", "find_label_issues": "labelling",
 }
 __getattr__, __dir__ = lazy_exports(__name__, _API, modules=(
     "datasets", "fastai", "finetuning", "dashboard", "browser", "gpu", "history", "integrations", "labelling",

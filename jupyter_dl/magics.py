@@ -31,7 +31,7 @@ from .magic_args import (
 
 @magics_class
 class DLMagics(Magics):
-    """The jupyter_dl magics: %finetune, %lr_find, %browse, %runs and %gpu."""
+    """The jupyter_dl magics: %finetune, %lr_find, %browse, %label, %runs and %gpu."""
 
     @property
     def user_ns(self) -> dict[str, Any]:
@@ -157,6 +157,60 @@ class DLMagics(Magics):
                                  **data_source_options(args))
         if args.as_ is not None:
             self.user_ns[args.as_] = browser
+
+    @exact_options
+    @magic_arguments()
+    @argument("words", nargs="+", metavar="DATA",
+              help="a folder of class sub-folders (it may have none yet) whose images to label are in "
+                   "DATA/unlabelled (or --pool); or a .csv file / DataFrame variable whose label column is empty "
+                   "for the images to label")
+    @argument("--classes", default=None, metavar="A,B,C",
+              help="class names, comma-separated (the class folders and labels already there count too; more "
+                   "can be added in the widget)")
+    @argument("--pool", default=None, metavar="DIR", help="the folder of images to label (default DATA/unlabelled)")
+    @argument("--page-size", type=int, default=24, metavar="N", help="images per page (default 24)")
+    @argument("--size", type=int, default=128, metavar="PX", help="thumbnail side in pixels (default 128)")
+    @argument("--arch", default=None,
+              help="the pretrained model whose body embeds the images for suggestions and which the background "
+                   "fine-tunes train (default efficientnet_lite0, weights ship offline)")
+    @argument("--retrain-every", type=int, default=50, metavar="N",
+              help="fine-tune in the background every N new labels; its predictions then replace the "
+                   "suggestions (default 50; 0: only with the Fine-tune now button)")
+    @argument("--epochs", type=int, default=1, help="epochs of each background fine-tune, unfrozen (default 1)")
+    @argument("--strategy", default="mixed",
+              help="page order: mixed (a quarter least certain, the rest surest; default), uncertain or confident")
+    @argument("--label-col", default="label", help="CSV/DataFrame column holding labels (default label)")
+    @argument("--path-col", default="path", help="CSV/DataFrame column holding image paths (default path)")
+    @argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
+    @argument("--as", dest="as_", default="labeller", metavar="NAME",
+              help="keep the labeller in this variable (default labeller: .label(), .accept(), .undo(), .page)")
+    @line_magic
+    def label(self, line: str) -> None:
+        """Label a pool of images fast: a keyboard-first page grid with suggestions from a model in the loop.
+
+        Keys (click the grid first): arrows move, 1-9 label, a accepts the page's suggestions, x skips,
+        u undoes, Enter shows the next page. Every label moves the file into its class folder (or writes
+        that row of the table) safely, with undo, a change log and a provenance line. Examples::
+
+            %label data/pets --classes cat,dog
+            %label data/pets --pool ~/Downloads/new_photos
+            %label labels.csv --label-col breed
+        """
+        args = parse_line(self.label, line, "label")
+        check_name(args.as_)
+        words = [unquote(w) for w in args.words]
+        if len(words) != 1:
+            raise UsageError(f"%label takes one DATA, got {len(words)} words ({' '.join(words)}): "
+                             "quote paths that contain spaces.")
+        from .labelling import api
+
+        with usage_errors(self.label):
+            labeller = api.label(words[0], classes=unquote(args.classes), pool=unquote(args.pool),
+                                 namespace=self.user_ns, arch=unquote(args.arch), thumb_size=args.size,
+                                 page_size=args.page_size, retrain_every=args.retrain_every, epochs=args.epochs,
+                                 strategy=args.strategy, label_col=unquote(args.label_col),
+                                 path_col=unquote(args.path_col), device=args.device)
+        self.user_ns[args.as_] = labeller
 
     @exact_options
     @magic_arguments()

@@ -124,8 +124,10 @@ class Learner:
                                              channels_last=self.trainer.channels_last)
         return self._transform(pixels)
 
+    @prediction_errors
     @torch.no_grad()
-    def _probabilities(self, items: Sequence[Any], bs: int) -> torch.Tensor:
+    def probabilities(self, items: Sequence[Any], bs: int = 64) -> torch.Tensor:
+        """Class probabilities (N x classes, on the CPU) of many images (paths, PIL images or tensors)."""
         self._require_idle("predict")
         was_training = self.model.training
         self.model.eval()
@@ -139,14 +141,14 @@ class Learner:
     @prediction_errors  # a missing / unreadable file: one sentence, a two-frame traceback
     def predict(self, item: Any) -> tuple[str, float, torch.Tensor]:
         """Classify one image (path, PIL image or tensor): (label, probability, all probabilities)."""
-        probs = self._probabilities([item], bs=1)[0]
+        probs = self.probabilities([item], bs=1)[0]
         index = int(probs.argmax())
         return self.classes[index], float(probs[index]), probs
 
     @prediction_errors
     def predict_batch(self, items: Sequence[Any], bs: int = 64) -> list[tuple[str, float]]:
         """Classify many images at once: one (label, probability) per item, in order."""
-        probs = self._probabilities(list(items), bs=bs)
+        probs = self.probabilities(list(items), bs=bs)
         top = probs.max(dim=1)
         return [(self.classes[int(i)], float(p)) for p, i in zip(top.values, top.indices)]
 

@@ -1,7 +1,12 @@
 """``%label``: label a pool of images fast with a model in the loop, and find labels that are wrong.
 
-This first slice is the engine, with no widget yet (docs/label.md):
+See docs/label.md. One module per job:
 
+- :mod:`.api`: :func:`label`, what ``%label`` calls;
+- :mod:`.session`: :class:`LabelSession`, a labelling session without any widget (pages, suggestions,
+  labels written safely, undo); :mod:`.widget`: :class:`Labeller`, its live view, with the keyboard
+  grid :mod:`.label_grid` (+ ``label_grid.js``), the words in :mod:`.views` and the chart :mod:`.chart`;
+- :mod:`.retrain`: the background fine-tune every N labels whose predictions take over (:class:`Retrainer`);
 - :mod:`.embeddings`: every image embedded once with a pretrained body, cached by file fingerprint
   (:func:`embed`, :func:`embed_files`, :class:`Embeddings`);
 - :mod:`.suggestions`: a suggested class and confidence for every unlabelled image from the labels so far,
@@ -15,6 +20,7 @@ Names are imported on first use (see :mod:`jupyter_dl._lazy`).
 from .._lazy import lazy_exports
 
 __getattr__, __dir__ = lazy_exports(__name__, {
+    "label": "api", "LabelSession": "session", "Labeller": "widget", "Retrainer": "retrain",
     "Embeddings": "embeddings", "embed": "embeddings", "embed_files": "embeddings",
     "Suggestions": "suggestions", "suggest": "suggestions", "spread_order": "suggestions",
     "LinearHead": "linear", "fit_linear_head": "linear",

@@ -81,7 +81,18 @@ def suggest(vectors: np.ndarray, labelled: np.ndarray | list[int], labels: np.nd
         probabilities = head.probabilities(vectors)
     else:
         probabilities = prototype_probabilities(vectors, labelled, labels, n_classes)
-    top2 = np.partition(probabilities, -2, axis=1)[:, -2:]
+    return from_probabilities(probabilities, unlabelled, method, strategy=strategy, rng=rng,
+                              random_share=random_share, page=page)
+
+
+def from_probabilities(probabilities: np.ndarray, unlabelled: np.ndarray, method: str, *, strategy: str = "mixed",
+                       rng: np.random.Generator | None = None, random_share: float = RANDOM_SHARE,
+                       page: int = PAGE) -> Suggestions:
+    """Suggestions from class probabilities (N x C, from the embeddings or a fine-tuned model's predictions):
+    the most likely class, its probability, and the ``unlabelled`` rows in ``strategy``'s order."""
+    rng = np.random.default_rng(0) if rng is None else rng
+    top2 = (np.partition(probabilities, -2, axis=1)[:, -2:] if probabilities.shape[1] > 1
+            else np.concatenate([np.zeros_like(probabilities), probabilities], axis=1))
     margin = top2[:, 1] - top2[:, 0]
     key = margin[unlabelled] if strategy != "confident" else -margin[unlabelled]
     ranked = unlabelled[np.argsort(key, kind="stable")]

@@ -1,0 +1,174 @@
+"""The real model joins in: every N new labels a fine-tune runs in the background, then suggests.
+
+:class:`Retrainer` watches a :class:`~jupyter_dl.labelling.session.LabelSession`. Once ``every`` labels
+were added since the last start (and at least two classes have two labelled images, the least a
+train/valid split needs), it starts ``finetune(..., background=True)`` on the labelled images (a
+DataFrame of paths and labels, so folder, CSV and DataFrame pools train the same way), with its live
+dashboard in ``output`` when one is given. Labelling goes on meanwhile. When the run ends, a second
+thread predicts every image still unlabelled and hands the probabilities to the session, which then
+suggests from the fine-tuned model instead of the embeddings.
+
+Each finished run adds a :class:`RunPoint`: how many labels it trained on and its accuracy on the
+images it held out (labelled images it never trained on), for the accuracy-against-labels chart.
+"""
+from __future__ import annotations
+
+import threading
+import warnings
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..checks import check_count
+
+if TYPE_CHECKING:
+    from .session import LabelSession
+
+EVERY = 50
+MIN_PER_CLASS = 2   # a class with one image cannot be in both the training and the validation split
+
+
+@dataclass(frozen=True)
+class RunPoint:
+    """One background fine-tune: trained on ``labels`` images, ``accuracy`` on the ones it held out."""
+
+    labels: int
+    accuracy: float | None
+    run: str
+
+
+class Retrainer:
+    """Background fine-tunes for ``session`` every ``every`` new labels (0: only when :meth:`start` is called).
+
+    ``options`` go to :func:`~jupyter_dl.finetuning.api.finetune` (epochs, size, arch, bs, ...);
+    ``output``: an ``ipywidgets.Output`` the run's live view is shown in (None: no view).
+    """
+
+    def __init__(self, session: LabelSession, *, every: int = EVERY, output: Any = None, **options: Any) -> None:
+        if every:
+            check_count("--retrain-every", every)
+        self.session = session
+        self.every = int(every)
+        self.output = output
+        self.options = options
+        self.learner: Any = None            # the latest run's learner (predicts once it has finished)
+        self.points: list[RunPoint] = []
+        self.status = ""                    # one line for the view: what the background model is doing
+        self.error: BaseException | None = None
+        self._started_at = session.n_labelled
+        self._watcher: threading.Thread | None = None
+        session.on_change(self.maybe_start)
+
+    @property
+    def running(self) -> bool:
+        """A fine-tune (or its predictions) is under way."""
+        return self._watcher is not None and self._watcher.is_alive()
+
+    def due(self) -> bool:
+        """Enough new labels for the next run, none running, and every labelled class trainable."""
+        if not self.every or self.running:
+            return False
+        counts = [n for n in self.session.counts.values() if n]
+        return (self.session.n_labelled - self._started_at >= self.every and len(counts) >= 2
+                and min(counts) >= MIN_PER_CLASS)
+
+    def maybe_start(self) -> None:
+        """Start a run if one is :meth:`due` (called after every change of the session)."""
+        from ..errors import UserInputError
+
+        if self.due():
+            try:
+                self.start()
+            except UserInputError:  # said in the status line; labelling goes on, the next try is N labels later
+                pass
+
+    def start(self) -> Any:
+        """Fine-tune on every labelled image now, in the background; returns the learner."""
+        import pandas as pd
+
+        from ..errors import UserInputError
+        from ..finetuning.api import finetune
+
+        if self.running:
+            raise UserInputError("A background fine-tune is already running: wait for it (.retrainer.wait()) "
+                                 "or stop it (.retrainer.stop()).")
+        with self.session.lock:
+            labelled = [(str(item.path), item.label) for item in self.session.pool.items if item.label is not None]
+        n = len(labelled)
+        self._started_at = n
+        table = pd.DataFrame(labelled, columns=["path", "label"])
+        options = dict(self.options)
+        if options.get("size") is None:  # the embedding's size: what the images were judged to need
+            options["size"] = self.session.size or 224
+        self.status = f"fine-tuning on {n} labelled images in the background"
+        self.session.changed()
+        try:
+            with self.output if self.output is not None else nullcontext():
+                learner = finetune(table, background=True, quiet=self.output is None, **options)
+        except UserInputError as exc:
+            self.status = f"could not fine-tune on {n} labelled images: {exc}"
+            self.error = exc
+            self.session.changed()
+            raise
+        self.learner = learner
+        self._watcher = threading.Thread(target=self._finish, args=(learner, n), name="jupyter_dl-label-retrain",
+                                         daemon=True)
+        self._watcher.start()
+        return learner
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until the background fine-tune and its predictions are done (or ``timeout`` seconds)."""
+        watcher = self._watcher
+        if watcher is not None:
+            watcher.join(timeout)
+
+    def stop(self) -> None:
+        """Stop the background fine-tune at the next batch (its best weights still suggest)."""
+        if self.learner is not None:
+            self.learner.stop()
+
+    def _finish(self, learner: Any, n: int) -> None:
+        status = learner.wait()
+        accuracy = _held_out_accuracy(learner)
+        if not learner.history:
+            self.status = f"the fine-tune on {n} labels ended ({status}) before an epoch finished"
+            self.session.changed()
+            return
+        self.status = f"fine-tuned on {n} labels ({_percent(accuracy)} on held-out labels); predicting the rest"
+        self.session.changed()
+        try:
+            probabilities = self._predict(learner)
+        except Exception as exc:  # noqa: BLE001 - the labeller goes on with the embeddings' suggestions
+            self.error = exc
+            self.status = f"the fine-tuned model could not predict the pool ({exc}); suggestions stay as they were"
+            warnings.warn(f"jupyter_dl: {self.status}", stacklevel=2)
+            self.session.changed()
+            return
+        name = f"fine-tuned:{learner.run_dir.name if learner.run_dir is not None else learner.run_name()}"
+        self.points.append(RunPoint(n, accuracy, name))
+        self.status = f"suggestions now from the model fine-tuned on {n} labels ({_percent(accuracy)} held out)"
+        self.session.use_model(name, probabilities, learner.classes)
+
+    def _predict(self, learner: Any) -> np.ndarray:
+        session = self.session
+        with session.lock:
+            keys = session.keys
+            todo = [row for row, key in enumerate(keys) if session.pool.item(key).label is None]
+            paths = [session.pool.item(keys[row]).path for row in todo]
+        probabilities = np.zeros((len(keys), len(learner.classes)), dtype=np.float32)
+        if paths:
+            probabilities[todo] = learner.probabilities(paths).numpy()
+        return probabilities
+
+
+def _held_out_accuracy(learner: Any) -> float | None:
+    from ..train.records import find_best
+
+    best = find_best(learner.history, "accuracy")
+    return best.value if best is not None else None
+
+
+def _percent(value: float | None) -> str:
+    return "accuracy unknown" if value is None else f"{value:.0%}"
