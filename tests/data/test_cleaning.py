@@ -15,7 +15,7 @@ from torch.utils.data import TensorDataset
 
 from jupyter_dl.data import resolve_data
 from jupyter_dl.data.catalog import build_catalog
-from jupyter_dl.data.cleaning import CHANGE_LOG, TRASH_DIR, DatasetEditor, csv_table, moves
+from jupyter_dl.data.cleaning import CHANGE_LOG, TRASH_DIR, DatasetEditor, csv_document, moves
 from jupyter_dl.errors import UserInputError
 
 
@@ -404,7 +404,7 @@ def test_csv_is_replaced_atomically_and_a_failed_write_changes_nothing(table_csv
         targets.append((Path(src), Path(dst)))
         raise OSError(5, "Input/output error")
 
-    monkeypatch.setattr(csv_table.os, "replace", failing_replace)
+    monkeypatch.setattr(csv_document.os, "replace", failing_replace)
     with pytest.raises(UserInputError, match="Could not write .*data.csv.*nothing was changed"):
         editor.relabel([0], "bird")
     temp, target = targets[0]

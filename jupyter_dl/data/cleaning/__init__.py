@@ -8,6 +8,7 @@ overwritten, and every change can be undone. One module per job:
 - :mod:`.changes`: the record of one change and its change-log entry;
 - :mod:`.checks`: the checks every back end makes before an edit;
 - :mod:`.moves`: moving files without overwriting, all or nothing, and the trash folder;
+- :mod:`.csv_document`: a CSV rewritten so that only the edited records' bytes change, undoably;
 - :mod:`.folder`, :mod:`.csv_table`, :mod:`.frame_table`: the back ends for a
   folder per class, a CSV file and a DataFrame.
 """
