@@ -18,6 +18,10 @@ if TYPE_CHECKING:
 TRAIN_DIR_NAMES = ("train", "training")
 VALID_DIR_NAMES = ("valid", "val", "validation")
 VALID_FLAG_COLUMN = "is_valid"  # fastai's convention for a pre-split table
+# DATA/unlabelled holds the images %label has yet to label (docs/label.md): they have no class yet, so
+# at the top of a folder data set it is skipped like a hidden name (no class folder, no label_re file).
+# Only at the top: %label puts its pool there, while inside train/ or valid/ it would be a user's class.
+UNLABELLED_DIR = "unlabelled"
 
 # An item: (path, class index), or (path, class index, row) for a table; only the first two are looked at.
 _Item = TypeVar("_Item", bound=tuple[Any, ...])
@@ -95,7 +99,7 @@ def items_from_folder(root: Path, *, shown: str, label_re: str | None, valid_pct
     pattern = compile_label_re(label_re) if label_re is not None else None
     train_dir, valid_dir = find_split_dirs(root, by_name=pattern is not None)
     if train_dir is None:
-        labelled = _label_files(root, pattern)
+        labelled = _label_files(root, pattern, skip=UNLABELLED_DIR)
         classes = _check_classes(labelled, root)
         train, valid = split_items(_to_indices(labelled, classes), valid_pct, seed)
         layout = ""
@@ -163,6 +167,9 @@ def _label_by_folder(folder: Path, skip: str | None) -> list[tuple[Path, str]]:
             raise UserInputError(
                 f"{folder} has images but no class sub-folders: put one sub-folder of images per class in it, "
                 "or pass label_re to take labels from the file names.")
+        if skip is not None and (folder / skip).is_dir():
+            raise UserInputError(f"{folder} has no class folders yet, only images to label in {folder / skip}: "
+                                 f"label some with %label {folder} first.")
         raise UserInputError(f"No images found in {folder}: put one sub-folder of images per class in it.")
     labelled: list[tuple[Path, str]] = []
     for class_dir in class_dirs:

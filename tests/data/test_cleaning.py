@@ -227,6 +227,7 @@ def test_a_file_gone_since_browsing_is_refused_and_nothing_moves(pets, editor):
 @pytest.mark.parametrize("label, message", [
     ("", "empty"), ("   ", "empty"), ("a/b", "path separator"), ("a\\b", "path separator"), ("..", "not a folder name"),
     (".hidden", "hidden folder"), ("__x", "hidden folder"), (" dog", "space"), ("do\ng", "line break"),
+    ("unlabelled", "folder of images still to label"),
 ])
 def test_a_label_that_is_no_folder_name_is_refused(pets, editor, label, message):
     before = tree(pets)

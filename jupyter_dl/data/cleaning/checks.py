@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import UserInputError
-from ..files import is_hidden
+from ..files import UNLABELLED_DIR, is_hidden
 
 
 def check_label_text(label: Any) -> str:
@@ -23,7 +23,8 @@ def check_label_text(label: Any) -> str:
 
 
 def check_folder_label(label: Any) -> str:
-    """``label`` if it can name a class folder; else UserInputError (blank, hidden, a separator, outer spaces)."""
+    """``label`` if it can name a class folder; else UserInputError (blank, hidden, a separator, outer spaces,
+    or the name of the folder of images still to label)."""
     label = check_label_text(label)
     problem = None
     if label in (".", ".."):
@@ -34,6 +35,8 @@ def check_folder_label(label: Any) -> str:
         problem = "starts with '.' or '__', which makes a hidden folder that training skips"
     elif label != label.strip():
         problem = "starts or ends with a space"
+    elif label == UNLABELLED_DIR:
+        problem = "names the folder of images still to label, which training skips"
     if problem:
         raise UserInputError(f"The label {label!r} {problem}: a label is a class folder's name, e.g. 'dog'.")
     return label
