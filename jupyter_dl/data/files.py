@@ -305,6 +305,18 @@ def label_text(value: object) -> str:
     return str(value)
 
 
+def is_empty_label(value: object) -> bool:
+    """Whether a label cell holds no label: missing (NaN, None), ``""`` or only spaces (``%label`` fills those)."""
+    import pandas as pd
+
+    if isinstance(value, str):
+        return not value.strip()
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # not a single value (a list in a cell): something is there
+        return False
+
+
 def _truthy(value: object) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("1", "true", "yes", "valid", "t", "y")
