@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Literal
 
 from ...errors import UserInputError
 from .changes import Change
-from .moves import new_trash_dir
+from .moves import TRASH_DIR, new_trash_dir
 
 if TYPE_CHECKING:
     import pandas
@@ -56,9 +56,14 @@ def replace_keeping_a_copy(csv_path: Path, root: Path, change: Change, before: b
     Records in ``change`` what :func:`restore_saved_copy` needs. UserInputError when the CSV
     cannot be written; it is then unchanged.
     """
-    trash = new_trash_dir(root, change.id)
-    copy = trash / csv_path.name
-    write_new(copy, before)
+    try:
+        trash = new_trash_dir(root, change.id)
+        copy = trash / csv_path.name
+        write_new(copy, before)
+    except OSError as exc:
+        raise UserInputError(f"Could not keep a copy of {csv_path.name} in {root / TRASH_DIR} "
+                             f"({exc.strerror or exc}), so nothing was changed: check the folder's permissions "
+                             "and free space.") from None
     try:
         write_atomic(csv_path, after)
     except OSError as exc:
