@@ -18,6 +18,10 @@ if TYPE_CHECKING:
 TRAIN_DIR_NAMES = ("train", "training")
 VALID_DIR_NAMES = ("valid", "val", "validation")
 VALID_FLAG_COLUMN = "is_valid"  # fastai's convention for a pre-split table
+# DATA/unlabelled holds the images %label has yet to label (docs/label.md): they have no class yet, so
+# at the top of a folder data set it is skipped like a hidden name (no class folder, no label_re file).
+# Only at the top: %label puts its pool there, while inside train/ or valid/ it would be a user's class.
+UNLABELLED_DIR = "unlabelled"
 
 # An item: (path, class index), or (path, class index, row) for a table; only the first two are looked at.
 _Item = TypeVar("_Item", bound=tuple[Any, ...])
@@ -93,9 +97,9 @@ def check_valid_pct(valid_pct: float) -> None:
 def items_from_folder(root: Path, *, shown: str, label_re: str | None, valid_pct: float, seed: int) -> ImageItems:
     """Folder-per-class, train/ + valid/ folders, or a flat folder labelled by ``label_re``."""
     pattern = compile_label_re(label_re) if label_re is not None else None
-    train_dir, valid_dir = _find_split_dirs(root, pattern is not None)
+    train_dir, valid_dir = find_split_dirs(root, by_name=pattern is not None)
     if train_dir is None:
-        labelled = _label_files(root, pattern)
+        labelled = _label_files(root, pattern, skip=UNLABELLED_DIR)
         classes = _check_classes(labelled, root)
         train, valid = split_items(_to_indices(labelled, classes), valid_pct, seed)
         layout = ""
@@ -131,8 +135,11 @@ def compile_label_re(label_re: str) -> re.Pattern[str]:
     return pattern
 
 
-def _find_split_dirs(root: Path, by_name: bool) -> tuple[Path | None, Path | None]:
-    """(train dir, valid dir or None) for a pre-split layout, else (None, None)."""
+def find_split_dirs(root: Path, *, by_name: bool = False) -> tuple[Path | None, Path | None]:
+    """(train dir, valid dir or None) for a pre-split layout, else (None, None).
+
+    ``by_name``: labels come from file names (label_re), so both folders must be there.
+    """
     subdirs = {entry.name.lower(): Path(entry.path) for entry in _entries(root)
                if entry.is_dir() and not is_hidden(entry.name)}
     train_dir = next((subdirs[name] for name in TRAIN_DIR_NAMES if name in subdirs), None)
@@ -147,18 +154,22 @@ def _find_split_dirs(root: Path, by_name: bool) -> tuple[Path | None, Path | Non
     return train_dir, valid_dir
 
 
-def _label_files(folder: Path, pattern: re.Pattern[str] | None) -> list[tuple[Path, str]]:
-    return _label_by_name(folder, pattern) if pattern is not None else _label_by_folder(folder)
+def _label_files(folder: Path, pattern: re.Pattern[str] | None, skip: str | None = None) -> list[tuple[Path, str]]:
+    """(file, label) for every image in ``folder``, leaving out its sub-folder named ``skip``."""
+    return _label_by_folder(folder, skip) if pattern is None else _label_by_name(folder, pattern, skip)
 
 
-def _label_by_folder(folder: Path) -> list[tuple[Path, str]]:
+def _label_by_folder(folder: Path, skip: str | None) -> list[tuple[Path, str]]:
     class_dirs = sorted(Path(entry.path) for entry in _entries(folder)
-                        if entry.is_dir() and not is_hidden(entry.name))
+                        if entry.is_dir() and not is_hidden(entry.name) and entry.name != skip)
     if not class_dirs:
         if any(is_image_file(entry.name) for entry in _entries(folder)):
             raise UserInputError(
                 f"{folder} has images but no class sub-folders: put one sub-folder of images per class in it, "
                 "or pass label_re to take labels from the file names.")
+        if skip is not None and (folder / skip).is_dir():
+            raise UserInputError(f"{folder} has no class folders yet, only images to label in {folder / skip}: "
+                                 f"label some with %label {folder} first.")
         raise UserInputError(f"No images found in {folder}: put one sub-folder of images per class in it.")
     labelled: list[tuple[Path, str]] = []
     for class_dir in class_dirs:
@@ -170,8 +181,9 @@ def _label_by_folder(folder: Path) -> list[tuple[Path, str]]:
     return labelled
 
 
-def _label_by_name(folder: Path, pattern: re.Pattern[str]) -> list[tuple[Path, str]]:
-    files = list_image_files(folder)
+def _label_by_name(folder: Path, pattern: re.Pattern[str], skip: str | None) -> list[tuple[Path, str]]:
+    skipped = folder / skip if skip is not None else None
+    files = [path for path in list_image_files(folder) if skipped is None or skipped not in path.parents]
     if not files:
         raise UserInputError(f"No images found in {folder}: put the image files in it.")
     labelled = []
@@ -291,6 +303,18 @@ def label_text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def is_empty_label(value: object) -> bool:
+    """Whether a label cell holds no label: missing (NaN, None), ``""`` or only spaces (``%label`` fills those)."""
+    import pandas as pd
+
+    if isinstance(value, str):
+        return not value.strip()
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # not a single value (a list in a cell): something is there
+        return False
 
 
 def _truthy(value: object) -> bool:

@@ -15,7 +15,7 @@ from torch.utils.data import TensorDataset
 
 from jupyter_dl.data import resolve_data
 from jupyter_dl.data.catalog import build_catalog
-from jupyter_dl.data.cleaning import CHANGE_LOG, TRASH_DIR, DatasetEditor, csv_table, moves
+from jupyter_dl.data.cleaning import CHANGE_LOG, TRASH_DIR, DatasetEditor, csv_document, moves
 from jupyter_dl.errors import UserInputError
 
 
@@ -227,6 +227,7 @@ def test_a_file_gone_since_browsing_is_refused_and_nothing_moves(pets, editor):
 @pytest.mark.parametrize("label, message", [
     ("", "empty"), ("   ", "empty"), ("a/b", "path separator"), ("a\\b", "path separator"), ("..", "not a folder name"),
     (".hidden", "hidden folder"), ("__x", "hidden folder"), (" dog", "space"), ("do\ng", "line break"),
+    ("unlabelled", "folder of images still to label"),
 ])
 def test_a_label_that_is_no_folder_name_is_refused(pets, editor, label, message):
     before = tree(pets)
@@ -404,7 +405,7 @@ def test_csv_is_replaced_atomically_and_a_failed_write_changes_nothing(table_csv
         targets.append((Path(src), Path(dst)))
         raise OSError(5, "Input/output error")
 
-    monkeypatch.setattr(csv_table.os, "replace", failing_replace)
+    monkeypatch.setattr(csv_document.os, "replace", failing_replace)
     with pytest.raises(UserInputError, match="Could not write .*data.csv.*nothing was changed"):
         editor.relabel([0], "bird")
     temp, target = targets[0]

@@ -11,6 +11,7 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from jupyter_dl.data import DatasetSource, ImageItems, resolve_data
 from jupyter_dl.data import sources as sources_module
+from jupyter_dl.data.files import items_from_folder
 from jupyter_dl.errors import UserInputError
 
 
@@ -100,6 +101,21 @@ def test_hidden_and_non_image_files_are_ignored(tmp_path):
     assert items.classes == ["a", "b"]
     assert "UPPER.JPG" in names and "deep.webp" in names
     assert not any(n.startswith(".") or n.endswith(".txt") for n in names) and len(names) == 8
+
+
+def test_the_folder_of_images_to_label_is_never_a_class(tmp_path):
+    root = make_image_folder(tmp_path / "d", {"a": 3, "b": 3})
+    make_image(root / "unlabelled" / "x.png")
+    make_image(root / "unlabelled" / "batch2" / "y.png")
+    items = items_from_folder(root, shown="d", label_re=None, valid_pct=0, seed=0)  # what %finetune lists
+    assert items.classes == ["a", "b"] and len(items.train) == 6
+    assert resolve_data(root).classes == ["a", "b"]
+    named = make_named_folder(tmp_path / "named", {"cat": 3, "dog": 3})
+    make_image(named / "unlabelled" / "cat_9.jpg")  # a name label_re would match
+    assert len(resolve_data(named, label_re=r"^(\w+?)_\d+", valid_pct=0).train) == 6
+    # Only at the top: inside a train/ folder it is a class someone chose.
+    split = make_split_folder(tmp_path / "split", train={"cat": 2, "unlabelled": 2}, valid={"cat": 1})
+    assert resolve_data(split).classes == ["cat", "unlabelled"]
 
 
 def test_corrupt_files_are_listed_as_items_and_left_for_the_loader(tmp_path):
@@ -279,6 +295,12 @@ def test_error_images_but_no_class_folders(tmp_path):
     make_image(tmp_path / "flat" / "a.png")
     with raises("no class sub-folders"):
         resolve_data(tmp_path / "flat")
+
+
+def test_error_only_images_to_label(tmp_path):
+    make_image(tmp_path / "new" / "unlabelled" / "a.png")
+    with raises(r"no class folders yet, only images to label in .*unlabelled: label some with %label"):
+        resolve_data(tmp_path / "new")
 
 
 def test_error_only_one_class(tmp_path):

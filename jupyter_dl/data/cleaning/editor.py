@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
-import datetime
-import json
 import numbers
-import os
 import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -22,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ...errors import UserInputError
 from ..files import sort_labels
-from .changes import Change, ItemChange
+from .changes import Change, ItemChange, append_json_lines, new_change_id, now_iso, read_json_lines
 from .csv_table import CsvTable
 from .folder import FolderFiles
 from .frame_table import FrameTable
@@ -109,7 +106,7 @@ class DatasetEditor:
         self._history.pop()
         self.catalog.items[:] = change._revert["catalog_items"]
         self.catalog.classes[:] = change._revert["catalog_classes"]
-        undo = Change(id=_new_id("undo"), action="undo", time=_now(), undoes=change.id,
+        undo = Change(id=new_change_id("undo"), action="undo", time=now_iso(), undoes=change.id,
                       summary=f"Undid: {change.summary}", label=change.label, trash=change.trash,
                       items=[ItemChange(key=c.key, old_label=c.new_label or c.old_label, new_label=c.old_label,
                                         old_path=c.new_path, new_path=c.old_path, row=c.row) for c in change.items])
@@ -135,17 +132,7 @@ class DatasetEditor:
         """Every logged change and undo, oldest first (from the log file; from memory for a DataFrame)."""
         if self.log_path is None:
             return [dict(entry) for entry in self._memory_log]
-        try:
-            text = self.log_path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return []
-        entries = []
-        for line in text.splitlines():
-            try:
-                entries.append(json.loads(line))
-            except ValueError:  # a line cut short by a full disk or a crash: the others still count
-                continue
-        return entries
+        return read_json_lines(self.log_path)
 
     # ------------------------------------------------------------------ internals
     def _select(self, keys: int | Iterable[int]) -> list[CatalogItem]:
@@ -168,7 +155,7 @@ class DatasetEditor:
         return items
 
     def _apply(self, action: str, items: list[CatalogItem], label: str | None) -> Change:
-        change = Change(id=_new_id(action), action=action, items=[], time=_now(), summary="", label=label)
+        change = Change(id=new_change_id(action), action=action, items=[], time=now_iso(), summary="", label=label)
         change._revert.update(catalog_items=list(self.catalog.items), catalog_classes=list(self.catalog.classes))
         if label is not None:  # a relabel: remove passes no label
             change.items = self._backend.relabel(change, items, label)
@@ -219,11 +206,7 @@ class DatasetEditor:
         if self.log_path is None:
             self._memory_log.append(entry)
             return
-        line = json.dumps(entry, default=str, ensure_ascii=False) + "\n"
-        with open(self.log_path, "a", encoding="utf-8") as log:
-            log.write(line)
-            log.flush()
-            os.fsync(log.fileno())  # the record must survive a crash right after the change
+        append_json_lines(self.log_path, [entry])
 
 
 def _read_only_message(catalog: Catalog) -> str:
@@ -232,14 +215,6 @@ def _read_only_message(catalog: Catalog) -> str:
         reason = (f"a {catalog.kind} data set has no files or table that jupyter_dl could change: "
                   "edit it in your own code")
     return f"This data set cannot be edited here: {reason}."
-
-
-def _new_id(action: str) -> str:
-    return f"{datetime.datetime.now():%Y%m%d-%H%M%S-%f}-{action}"
-
-
-def _now() -> str:
-    return datetime.datetime.now().astimezone().isoformat(timespec="seconds")
 
 
 def _count_below(sorted_rows: list[int], row: int) -> int:

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...errors import UserInputError
-from ..files import TRAIN_DIR_NAMES, VALID_DIR_NAMES, is_hidden
+from ..files import TRAIN_DIR_NAMES, VALID_DIR_NAMES
 from .changes import Change, ItemChange, log_base, plural, relative
-from .checks import check_label_text
-from .moves import move_all, new_trash_dir, remove_empty_dirs
+from .checks import check_folder_label
+from .moves import move_all, new_trash_dir, remove_empty_dirs, undo_moves
 
 if TYPE_CHECKING:
     from ..catalog import Catalog, CatalogItem
@@ -32,20 +32,8 @@ class FolderFiles:
         self.root = Path(catalog.root)
 
     def check_label(self, label: Any) -> str:
-        """``label`` if it can name a class folder; else UserInputError (blank, hidden, a separator, outer spaces)."""
-        label = check_label_text(label)
-        problem = None
-        if label in (".", ".."):
-            problem = "is not a folder name"
-        elif "/" in label or "\\" in label or (os.altsep and os.altsep in label):
-            problem = "contains a path separator"
-        elif is_hidden(label):
-            problem = "starts with '.' or '__', which makes a hidden folder that training skips"
-        elif label != label.strip():
-            problem = "starts or ends with a space"
-        if problem:
-            raise UserInputError(f"The label {label!r} {problem}: a label is a class folder's name, e.g. 'dog'.")
-        return label
+        """``label`` if it can name a class folder; else UserInputError (see :func:`.checks.check_folder_label`)."""
+        return check_folder_label(label)
 
     def check_items(self, items: list[CatalogItem]) -> None:
         """UserInputError unless every item's file is still there, in the class folder of its label."""
@@ -118,17 +106,7 @@ class FolderFiles:
 
     def undo(self, change: Change) -> None:
         """Move every file back and remove the folders the change made; refuses to overwrite anything."""
-        moves: list[tuple[Path, Path]] = change._revert["moves"]
-        for _src, dst in moves:
-            if not os.path.lexists(dst):
-                raise UserInputError(f"{dst} is no longer there (moved or deleted since this change), so the "
-                                     "change cannot be undone: put the file back there and undo again.")
-        for src, _dst in moves:
-            if os.path.lexists(src):
-                raise UserInputError(f"Something now occupies {src}, and undo never overwrites, so nothing was "
-                                     "changed: move that file away and undo again.")
-        move_all([(dst, src) for src, dst in moves], exact=True)
-        remove_empty_dirs(reversed(change._revert["created"]))
+        undo_moves(change._revert["moves"], change._revert["created"])
 
     def summary(self, change: Change) -> str:
         """One sentence for the UI: where the files went (and how many were renamed to avoid a clash)."""
@@ -142,7 +120,7 @@ class FolderFiles:
 
     def log_entry(self, change: Change) -> dict:
         """The change-log entry plus, for a change (not an undo), the folders it created and removed."""
-        entry = log_base(change, self.catalog, self.root)
+        entry = log_base(change, self.catalog.kind, self.root)
         revert = change._revert
         if change.action != "undo":
             entry["created_folders"] = [relative(p, self.root) for p in revert.get("created", [])]

@@ -20,16 +20,12 @@ class FrameTable:
     """The user's DataFrame, edited in place so their variable sees the change."""
 
     def __init__(self, catalog: Catalog) -> None:
-        import pandas as pd
-
         if catalog.table is None:  # build_catalog gives every DataFrame catalog its DataFrame
             raise UserInputError("This catalog has no DataFrame to edit: browse the data set again.")
         self.catalog = catalog
         self.table: pandas.DataFrame = catalog.table
         self.base = Path(catalog.root) if catalog.root is not None else Path.cwd()
-        if isinstance(self.table.index, pd.MultiIndex) or not self.table.index.is_unique:
-            raise UserInputError("The DataFrame's index has repeated or multi-level labels, so a row cannot be "
-                                 "edited on its own: call df.reset_index(drop=True) first and browse it again.")
+        check_row_index(self.table)
 
     def check_label(self, label: Any) -> str:
         """``label`` as text; UserInputError when it is blank or holds a line break or control character."""
@@ -58,7 +54,7 @@ class FrameTable:
         table, col = self.table, self.catalog.label_col
         rows = [item.row for item in items]
         change._revert.update(rows=rows, old_values=[table.at[row, col] for row in rows], dtype=table[col].dtype)
-        _set_label(table, col, rows, label)
+        set_label(table, col, rows, label)
         return [ItemChange(key=item.key, old_label=item.label, new_label=label, old_path=item.path,
                            new_path=item.path, row=item.row) for item in items]
 
@@ -76,17 +72,8 @@ class FrameTable:
         if "removed" in change._revert:
             self._restore_rows(change._revert["removed"], change._revert["index"])
             return
-        table, col, revert = self.table, self.catalog.label_col, change._revert
-        gone = [row for row in revert["rows"] if row not in table.index]
-        if gone or col not in table.columns:
-            raise UserInputError(f"Row {gone[0] if gone else revert['rows'][0]!r} or column {col!r} is no longer in "
-                                 "the DataFrame, so the relabel cannot be undone.")
-        if table[col].dtype != revert["dtype"]:
-            table[col] = table[col].astype(object)  # values of the old type fit in any column again
-        for row, value in zip(revert["rows"], revert["old_values"]):
-            table.at[row, col] = value
-        if table[col].dtype != revert["dtype"]:
-            table[col] = table[col].astype(revert["dtype"])
+        revert = change._revert
+        restore_labels(self.table, self.catalog.label_col, revert["rows"], revert["old_values"], revert["dtype"])
 
     def _restore_rows(self, removed: pandas.DataFrame, index_before: pandas.Index) -> None:
         """Put the dropped rows back, in place, at their old positions, with the old dtypes and index."""
@@ -116,10 +103,19 @@ class FrameTable:
 
     def log_entry(self, change: Change) -> dict:
         """The change-log entry: the fields every back end writes, paths relative to the catalog's root."""
-        return log_base(change, self.catalog, self.base)
+        return log_base(change, self.catalog.kind, self.base)
 
 
-def _set_label(table: pandas.DataFrame, col: str, rows: list, label: str) -> None:
+def check_row_index(table: pandas.DataFrame) -> None:
+    """UserInputError unless each row of ``table`` has an index label of its own (so one row can be edited)."""
+    import pandas as pd
+
+    if isinstance(table.index, pd.MultiIndex) or not table.index.is_unique:
+        raise UserInputError("The DataFrame's index has repeated or multi-level labels, so a row cannot be "
+                             "edited on its own: call df.reset_index(drop=True) first and pass it again.")
+
+
+def set_label(table: pandas.DataFrame, col: str, rows: list, label: str) -> None:
     """Write ``label`` into ``rows``, as the column's own type where it can hold it (3 into an int column)."""
     import pandas as pd
 
@@ -132,11 +128,32 @@ def _set_label(table: pandas.DataFrame, col: str, rows: list, label: str) -> Non
             table[col] = column.cat.add_categories([value])
     else:
         value = _as_type_of(label, column.dtype)
+        if isinstance(value, str) and pd.api.types.is_numeric_dtype(column.dtype):
+            # e.g. "cat" into a column of numbers, or into an all-empty (float NaN) label column: the column
+            # becomes object first (pandas 2 would warn, pandas 3 refuses to change its type on the fly).
+            table[col] = column.astype(object)
     try:
         table.loc[rows, col] = value
     except (TypeError, ValueError):  # e.g. the text "cat" into a column of numbers: the column becomes object
         table[col] = table[col].astype(object)
         table.loc[rows, col] = value
+
+
+def restore_labels(table: pandas.DataFrame, col: str, rows: list, old_values: list, dtype: Any) -> None:
+    """Put ``old_values`` back into ``rows`` of ``col`` and the column's old ``dtype`` (NaN stays NaN).
+
+    UserInputError (nothing changed) when a row or the column is no longer in the DataFrame.
+    """
+    gone = [row for row in rows if row not in table.index]
+    if gone or col not in table.columns:
+        raise UserInputError(f"Row {gone[0] if gone else rows[0]!r} or column {col!r} is no longer in "
+                             "the DataFrame, so the change cannot be undone.")
+    if table[col].dtype != dtype:
+        table[col] = table[col].astype(object)  # values of the old type fit in any column again
+    for row, value in zip(rows, old_values):
+        table.at[row, col] = value
+    if table[col].dtype != dtype:
+        table[col] = table[col].astype(dtype)
 
 
 def _as_type_of(label: str, dtype: Any) -> Any:

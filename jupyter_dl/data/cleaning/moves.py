@@ -10,6 +10,7 @@ skips, so training never sees them.
 from __future__ import annotations
 
 import contextlib
+import errno
 import itertools
 import os
 from collections.abc import Iterable
@@ -117,7 +118,9 @@ def move_all(moves: list[tuple[Path, Path]], *, exact: bool) -> tuple[list[tuple
         except OSError as exc:
             stuck = _move_back(done)
             remove_empty_dirs(reversed(created))
-            reason = exc.strerror or str(exc)
+            # A rename cannot cross drives, and "Invalid cross-device link" does not say what to do.
+            reason = ("it is on another drive than the data set: put the files on the same drive"
+                      if exc.errno == errno.EXDEV else exc.strerror or str(exc))
             if stuck:
                 raise UserInputError(
                     f"Could not move {src} to {dst.parent} ({reason}), and {len(stuck)} file(s) already moved could "
@@ -127,6 +130,24 @@ def move_all(moves: list[tuple[Path, Path]], *, exact: bool) -> tuple[list[tuple
         done.append((src, final))
         created.extend(new_dirs)
     return done, created
+
+
+def undo_moves(moves: list[tuple[Path, Path]], created: list[Path]) -> None:
+    """Move every (src, dst) of an earlier :func:`move_all` back, and remove the ``created`` folders if empty.
+
+    Refuses (UserInputError, nothing moved) when a moved file is gone or something now occupies
+    its old place: an undo never overwrites.
+    """
+    for _src, dst in moves:
+        if not os.path.lexists(dst):
+            raise UserInputError(f"{dst} is no longer there (moved or deleted since this change), so the "
+                                 "change cannot be undone: put the file back there and undo again.")
+    for src, _dst in moves:
+        if os.path.lexists(src):
+            raise UserInputError(f"Something now occupies {src}, and undo never overwrites, so nothing was "
+                                 "changed: move that file away and undo again.")
+    move_all([(dst, src) for src, dst in moves], exact=True)
+    remove_empty_dirs(reversed(created))
 
 
 def _move_back(done: list[tuple[Path, Path]]) -> list[tuple[Path, Path]]:
