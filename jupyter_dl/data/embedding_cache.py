@@ -3,7 +3,8 @@
 A model's vectors live in ``cache_dir("embeddings", <hash of the model key>)`` as shards: each call
 that embeds new files writes one shard, ``<hash>.npy`` (float32 rows) and ``<hash>.json`` (the model
 key, the dimension and each row's fingerprint: resolved path, byte size, mtime, made by
-:func:`jupyter_dl.data.cache.fingerprint`, so an edited, replaced or touched file is embedded again).
+:func:`jupyter_dl.data.cache.fingerprint`, so an edited, replaced or touched file is embedded again; a
+file moved to another folder under the same name keeps its row).
 The JSON is written last, atomically, and marks a shard complete; a damaged shard is ignored. Shards
 a look-up used are touched; the :data:`MAX_SHARDS` most recently used are kept. Adding one image to
 a pool of thousands costs one shard of one row. Nothing here knows about models or images.
@@ -45,10 +46,13 @@ def load_vectors(key: str, fingerprints: Sequence[Fingerprint | None]) -> tuple[
     if folder is None or not fingerprints:
         return found, np.zeros((0, 0), dtype=np.float32)
     wanted: dict[tuple, list[int]] = {}
+    moved: dict[tuple, list[int]] = {}        # the same by (file name, size, mtime): a file moved, not changed
     for index, fingerprint in enumerate(fingerprints):
         if fingerprint is not None:
             wanted.setdefault(tuple(fingerprint), []).append(index)
+            moved.setdefault(_moved_key(fingerprint), []).append(index)
     where: dict[int, tuple[Path, int]] = {}   # item index -> (shard, row)
+    was_moved: dict[int, tuple[Path, int]] = {}
     dims: dict[Path, int] = {}
     for meta_path in _shards_newest_first(folder):
         meta = _read_meta(meta_path, key)
@@ -59,10 +63,16 @@ def load_vectors(key: str, fingerprints: Sequence[Fingerprint | None]) -> tuple[
             for index in wanted.pop(tuple(fingerprint), []):
                 where[index] = (shard, row)
                 dims[shard] = int(meta["dim"])
+            for index in moved.get(_moved_key(fingerprint), []):
+                if index not in was_moved:
+                    was_moved[index] = (shard, row)
+                    dims[shard] = int(meta["dim"])
         if shard in dims:
             _touch(meta_path)
         if not wanted:
             break
+    for index, place in was_moved.items():
+        where.setdefault(index, place)
     rows: dict[int, np.ndarray] = {}
     for shard in dims:
         indices = [index for index, (source, _) in where.items() if source == shard]
@@ -101,6 +111,13 @@ def save_vectors(key: str, fingerprints: Sequence[Fingerprint | None], vectors: 
         for path in (old, old.with_suffix(".npy")):
             with contextlib.suppress(OSError):
                 path.unlink()
+
+
+def _moved_key(fingerprint: Sequence) -> tuple:
+    """A file's fingerprint without its folder. os.rename keeps size and modification time (to the
+    nanosecond), so a file %label or %browse moved into a class folder is found again, not embedded again."""
+    path, size, mtime = fingerprint
+    return os.path.basename(path), size, mtime
 
 
 def _read_meta(meta_path: Path, key: str) -> dict | None:

@@ -2,17 +2,19 @@
 
 :class:`Retrainer` watches a :class:`~jupyter_dl.labelling.session.LabelSession`. Once ``every`` labels
 were added since the last start (and at least two classes have two labelled images, the least a
-train/valid split needs), it starts ``finetune(..., background=True)`` on the labelled images (a
-DataFrame of paths and labels, so folder, CSV and DataFrame pools train the same way), with its live
-dashboard in ``output`` when one is given. Labelling goes on meanwhile. When the run ends, a second
-thread predicts every image still unlabelled and hands the probabilities to the session, which then
-suggests from the fine-tuned model instead of the embeddings.
+train/valid split needs), it starts ``finetune(..., background=True)`` on the labelled images (the
+folder itself, or a DataFrame of a table's labelled rows), with its live dashboard in ``output`` when
+one is given. Labelling goes on meanwhile: the run trains from the decode cache it filled when it
+started, so files labelled (moved) or put back by undo after that do not touch it. When the run ends,
+a second thread predicts every image still unlabelled and hands the probabilities to the session,
+which then suggests from the fine-tuned model instead of the embeddings.
 
 Each finished run adds a :class:`RunPoint`: how many labels it trained on and its accuracy on the
 images it held out (labelled images it never trained on), for the accuracy-against-labels chart.
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 import warnings
 from contextlib import nullcontext
@@ -79,10 +81,9 @@ class Retrainer:
         from ..errors import UserInputError
 
         if self.due():
-            try:
+            # A refusal is said in the status line; labelling goes on, and the next try is N labels later.
+            with contextlib.suppress(UserInputError):
                 self.start()
-            except UserInputError:  # said in the status line; labelling goes on, the next try is N labels later
-                pass
 
     def start(self) -> Any:
         """Fine-tune on every labelled image now, in the background; returns the learner."""
@@ -94,11 +95,14 @@ class Retrainer:
         if self.running:
             raise UserInputError("A background fine-tune is already running: wait for it (.retrainer.wait()) "
                                  "or stop it (.retrainer.stop()).")
+        pool = self.session.pool
         with self.session.lock:
-            labelled = [(str(item.path), item.label) for item in self.session.pool.items if item.label is not None]
+            labelled = [(str(item.path), item.label) for item in pool.items if item.label is not None]
         n = len(labelled)
         self._started_at = n
-        table = pd.DataFrame(labelled, columns=["path", "label"])
+        # A folder trains as itself (its run is named after it in %runs; DATA/unlabelled is never a class);
+        # a table trains on its labelled rows only.
+        data = pool.root if pool.kind == "folder" else pd.DataFrame(labelled, columns=["path", "label"])
         options = dict(self.options)
         if options.get("size") is None:  # the embedding's size: what the images were judged to need
             options["size"] = self.session.size or 224
@@ -106,7 +110,7 @@ class Retrainer:
         self.session.changed()
         try:
             with self.output if self.output is not None else nullcontext():
-                learner = finetune(table, background=True, quiet=self.output is None, **options)
+                learner = finetune(data, background=True, quiet=self.output is None, **options)
         except UserInputError as exc:
             self.status = f"could not fine-tune on {n} labelled images: {exc}"
             self.error = exc

@@ -76,10 +76,9 @@ class LabelSession:
         self.skipped: list[tuple[Any, str]] = []   # (file, why it could not be read): never shown, never moved
         self._on_change: list[Callable[[], None]] = []
         self.retrainer: Retrainer | None = None   # the background fine-tunes (label() sets one up)
+        self.size: int | None = size   # the embedding's input size (None: vectors given, size unknown)
         if vectors is None:
             vectors, self.size = self._embed(arch=arch, size=size, device=device, namespace=namespace, quiet=quiet)
-        else:
-            self.size = size
         self._keys = np.array(sorted(vectors), dtype=np.int64)   # row -> item key
         self._row = {int(key): row for row, key in enumerate(self._keys)}
         self.vectors = (np.stack([vectors[int(key)] for key in self._keys]).astype(np.float32, copy=False)
@@ -158,7 +157,7 @@ class LabelSession:
             callback()
 
     # ------------------------------------------------------------------ actions
-    def label(self, key: int, label: str) -> Any:
+    def label(self, key: int, label: str | int) -> Any:
         """Give image ``key`` the class ``label`` (a class name, or its number 1..9 as on the keyboard)."""
         with self.lock:
             label = self._class_name(label)

@@ -60,12 +60,12 @@ class Labeller(LabelSession):
         self.new_class = widgets.Text(placeholder="new class", layout=widgets.Layout(width="140px"))
         self.new_class.add_class("jdl-label-new")
         add = self._button("+ class", "add the class typed in the field", "jdl-label-add", self._add_from_field)
-        self.new_class.on_submit(lambda _: self._add_from_field())
         actions = [self._button("Accept page (a)", "label every open image with its suggestion, then the next page",
                                 "jdl-label-accept", lambda: self.accept()),
                    self._button("Skip (x)", "leave the image under the cursor for later", "jdl-label-skip",
-                                lambda: self.skip(self.grid.cursor)),
-                   self._button("Undo (u)", "take the last labels back", "jdl-label-undo", self.undo, "Nothing to undo."),
+                                lambda: self.skip(self._cursor())),
+                   self._button("Undo (u)", "take the last labels back", "jdl-label-undo", self.undo,
+                                "Nothing to undo."),
                    self._button("Next page (Enter)", "show the next page", "jdl-label-next", self._next_page),
                    self._button("Fine-tune now", "start a background fine-tune on the labels so far",
                                 "jdl-label-retrain", lambda: self._retrainer().start())]
@@ -177,6 +177,9 @@ class Labeller(LabelSession):
 
         self._from_page(add)
 
+    def _cursor(self) -> int:
+        return int(self.grid.cursor)
+
     def _retrainer(self) -> Any:
         if self.retrainer is None:  # set in __init__; None only while it is being built
             raise UserInputError("The labeller is still starting: try again in a moment.")
@@ -197,4 +200,4 @@ class Labeller(LabelSession):
     def _class_button(self, index: int, name: str) -> Any:
         number = index + 1
         return self._button(self._class_button_names()[index], f"label the image under the cursor {name!r}",
-                            "jdl-label-class", lambda: self.label(self.grid.cursor, number))
+                            "jdl-label-class", lambda: self.label(self._cursor(), number))

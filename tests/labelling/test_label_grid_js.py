@@ -17,8 +17,9 @@ HARNESS = r"""
 import mod, { keyAction, moveIndex, nextOpen } from %(module)s;
 
 class El {
-  constructor(tag, doc) { this.tag = tag; this.children = []; this.className = ""; this.dataset = {}; this.attrs = {};
-                          this.listeners = {}; this.textContent = ""; this.ownerDocument = doc; this.offsetTop = 0;
+  constructor(tag, doc) { this.tag = tag; this.children = []; this.className = ""; this.dataset = {};
+                          this.attrs = {}; this.listeners = {}; this.textContent = ""; this.ownerDocument = doc;
+                          this.offsetTop = 0;
                           this.style = { props: {}, setProperty: (k, v) => { this.style.props[k] = v; } }; }
   setAttribute(k, v) { this.attrs[k] = v; }
   append(...kids) { this.children.push(...kids); }
@@ -27,7 +28,10 @@ class El {
   focus() { this.ownerDocument.activeElement = this; (this.listeners.focus || (() => {}))(); }
   all() { return this.children.flatMap((k) => [k, ...(k.all ? k.all() : [])]); }
   has(c) { return this.className.split(" ").includes(c); }
-  querySelectorAll(sel) { const c = sel.slice(1); return this.all().filter((k) => k.has ? k.has(c) || k.tag === sel : false); }
+  querySelectorAll(sel) {
+    const c = sel.slice(1);
+    return this.all().filter((k) => (k.has ? k.has(c) || k.tag === sel : false));
+  }
   querySelector(sel) { return this.querySelectorAll(sel)[0] || null; }
 }
 const doc = { createElement: (tag) => new El(tag, doc), activeElement: null };
@@ -51,13 +55,15 @@ mod.render({ model, el });
 const root = el.children[0];
 const figures = () => root.querySelectorAll(".jdl-cell");
 figures().forEach((f, i) => { f.offsetTop = i < 3 ? 0 : 100; });  // two rows of three
-const caption = (key) => figures().find((f) => f.dataset.key === String(key)).querySelector(".jdl-cell-label").textContent;
+const figure = (key) => figures().find((f) => f.dataset.key === String(key));
+const caption = (key) => figure(key).querySelector(".jdl-cell-label").textContent;
 let stopped = 0, prevented = 0;
-const press = (key, extra = {}) => root.listeners.keydown({ key, ctrlKey: false, metaKey: false, altKey: false, ...extra,
+const press = (key, extra = {}) => root.listeners.keydown({
+  key, ctrlKey: false, metaKey: false, altKey: false, ...extra,
   stopPropagation() { stopped += 1; }, preventDefault() { prevented += 1; } });
 const results = {};
-results.setup = { suppress: root.attrs["data-lm-suppress-shortcuts"], tabIndex: root.tabIndex, focused: doc.activeElement === root,
-                  managerOff: !km.on, hints: root.children[0].textContent };
+results.setup = { suppress: root.attrs["data-lm-suppress-shortcuts"], tabIndex: root.tabIndex,
+                  focused: doc.activeElement === root, managerOff: !km.on, hints: root.children[0].textContent };
 press("2");
 results.typed = { sent: model.sent.at(-1), caption: caption(1), cursor: model.get("cursor"), stopped, prevented };
 press("ArrowDown");
@@ -71,7 +77,8 @@ results.actions = model.sent.slice(-3);
 const before = model.sent.length; const stoppedBefore = stopped;
 press("1", { ctrlKey: true }); press("q"); press("9");
 results.ignored = { sent: model.sent.length - before, stopped: stopped - stoppedBefore };
-model.set("cells", cells.map((c) => c.key === 1 ? { ...c, lines: ["dog \u2713"], kind: "labelled", open: false, label: "dog" } : c));
+const confirmed = { lines: ["dog \u2713"], kind: "labelled", open: false, label: "dog" };
+model.set("cells", cells.map((c) => (c.key === 1 ? { ...c, ...confirmed } : c)));
 results.confirmed = caption(1);
 root.listeners.blur();
 results.managerBack = km.on;

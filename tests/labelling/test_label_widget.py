@@ -1,0 +1,93 @@
+"""The live labeller headless: what the page's keys and clicks do, as the widget's state shows it."""
+from __future__ import annotations
+
+import pytest
+from label_pools import colour_vectors, make_pool_folder, tree, truth
+
+from jupyter_dl.data.label_pool import open_pool
+from jupyter_dl.labelling.widget import Labeller
+
+
+@pytest.fixture
+def labeller(tmp_path):
+    data = make_pool_folder(tmp_path, per_class=10)
+    pool = open_pool(data, classes="red,green,blue")
+    labeller = Labeller(pool, vectors=colour_vectors(pool), page_size=9, retrain_every=0, show=False)
+    labeller.data = data
+    yield labeller
+    labeller.close()
+
+
+def press(labeller, action, key=-1, number=0):
+    labeller.grid._on_page_message(None, {"action": action, "key": key, "number": number})
+
+
+def cell(labeller, key):
+    return next(c for c in labeller.grid.cells if c["key"] == key)
+
+
+def test_the_page_shows_nine_thumbnails_with_the_class_keys(labeller):
+    grid = labeller.grid
+    assert len(grid.images) == 9 and all(i["src"].startswith("data:image/jpeg;base64,") for i in grid.images)
+    assert grid.classes == ["red", "green", "blue"] and grid.cursor == labeller.page[0]
+    assert [b.description for b in labeller.class_box.children] == ["1 red", "2 green", "3 blue"]
+    assert "labelled 0" in labeller.header.value and "30 to go" in labeller.header.value
+
+
+def test_digit_keys_label_and_move_files_and_the_cells_say_so(labeller):
+    images = labeller.grid.images
+    for key in list(labeller.page):
+        number = labeller.classes.index(truth(labeller.pool.item(key).path)) + 1
+        press(labeller, "label", key, number)
+    assert all(cell(labeller, key)["kind"] == "labelled" for key in labeller.page)
+    assert labeller.grid.images == images                       # labels never re-send the page's images
+    assert sum(1 for _ in (labeller.data / "red").iterdir()) >= 1
+    assert "Labelled 1 image" in labeller.status.value
+
+
+def test_accept_turns_the_page_and_undo_brings_it_back(labeller):
+    for key in list(labeller.page):
+        press(labeller, "label", key, labeller.classes.index(truth(labeller.pool.item(key).path)) + 1)
+    press(labeller, "next")
+    page = list(labeller.page)
+    assert all(cell(labeller, key)["lines"][0].endswith("?") for key in page)    # a suggestion on every image
+    before = tree(labeller.data)
+    press(labeller, "accept")
+    assert labeller.page != page and labeller.n_labelled == 18
+    press(labeller, "undo")
+    assert labeller.page == page and tree(labeller.data) == before
+    assert [image["key"] for image in labeller.grid.images] == page
+
+
+def test_a_bad_key_is_a_sentence_in_the_status_line_and_changes_nothing(labeller):
+    before = tree(labeller.data)
+    press(labeller, "accept")
+    assert "no suggestions yet" in labeller.status.value
+    press(labeller, "undo")
+    assert "Nothing to undo." in labeller.status.value
+    assert tree(labeller.data) == before
+
+
+def test_a_class_added_in_the_field_gets_a_button_and_a_key(labeller):
+    labeller.new_class.value = "purple"
+    labeller._add_from_field()
+    assert labeller.grid.classes[-1] == "purple" and labeller.class_box.children[-1].description == "4 purple"
+    press(labeller, "label", labeller.page[0], 4)
+    assert (labeller.data / "purple").is_dir()
+    labeller.new_class.value = "purple"
+    labeller._add_from_field()
+    assert "purple" in labeller.status.value and labeller.grid.classes.count("purple") == 1
+
+
+def test_skip_marks_the_image_and_it_comes_last(labeller):
+    key = labeller.page[0]
+    press(labeller, "skip", key)
+    assert cell(labeller, key)["kind"] == "skipped"
+    press(labeller, "next")
+    assert key not in labeller.page
+
+
+def test_close_leaves_a_static_summary_with_the_counts(labeller):
+    press(labeller, "label", labeller.page[0], 1)
+    html = labeller.summary_html()
+    assert "jdl-label-counts" in html and "labelled 1" in html
