@@ -11,6 +11,7 @@
   the keystrokes per image when the session goes on until the whole pool is labelled;
 - label issues: --flip of the labels flipped to another class at random (seeded), precision of
   find_label_issues' top k at k = the number flipped (self-confidence and normalised margin); goal >= 0.8;
+- with --finetune-epochs E [E ...]: the same with method="finetune" (5 fine-tunes of E + 1 epochs), one draw, timed;
 - time to embed --embed-n images from an empty cache (decode + model, this machine's CPU or GPU), and to
   refresh suggestions for 10,000 synthetic 1280-d vectors with 100 and 500 labels (median of 5).
 
@@ -83,26 +84,48 @@ def session(vectors: np.ndarray, labels: np.ndarray, page: int, until: int, stra
     return at_until[0], at_until[1], keys / (len(labelled) - start)
 
 
+def flipped(embeddings, flip: float, seed: int):
+    """(embeddings with ``flip`` of their labels changed to another class at random, the keys changed)."""
+    rng = np.random.default_rng(seed)
+    n_flip = round(flip * len(embeddings.items))
+    chosen = rng.choice(len(embeddings.items), n_flip, replace=False)
+    items = list(embeddings.items)
+    for i in chosen:
+        others = [c for c in embeddings.classes if c != items[i].label]
+        items[i] = dataclasses.replace(items[i], label=others[rng.integers(len(others))])
+    return dataclasses.replace(embeddings, items=items), {embeddings.items[i].key for i in chosen}
+
+
 def label_issue_precision(embeddings, flip: float, repeats: int) -> None:
     from jupyter_dl.labelling import find_label_issues
 
-    classes = embeddings.classes
     for score in ("self_confidence", "normalized_margin"):
         precisions = []
         for seed in range(repeats):
-            rng = np.random.default_rng(seed)
-            n_flip = round(flip * len(embeddings.items))
-            flipped = rng.choice(len(embeddings.items), n_flip, replace=False)
-            items = list(embeddings.items)
-            for i in flipped:
-                others = [c for c in classes if c != items[i].label]
-                items[i] = dataclasses.replace(items[i], label=others[rng.integers(len(others))])
-            noisy = dataclasses.replace(embeddings, items=items)
+            noisy, planted = flipped(embeddings, flip, seed)
+            n_flip = len(planted)
             top = find_label_issues(noisy, top=n_flip, score=score, seed=seed)
-            planted = {embeddings.items[i].key for i in flipped}
             precisions.append(sum(issue.key in planted for issue in top) / n_flip)
         print(f"  {score:<18} precision@{n_flip} = {statistics.mean(precisions):.1%} "
               f"(each draw: {', '.join(f'{p:.0%}' for p in precisions)}; goal >= {GOAL_PRECISION:.0%})")
+
+
+def label_issue_finetune(embeddings, flip: float, epochs: int) -> None:
+    """One draw (seed 0): method="finetune" (5 folds, 1 frozen then ``epochs`` unfrozen) on the flipped labels."""
+    from jupyter_dl.labelling import find_label_issues
+
+    noisy, planted = flipped(embeddings, flip, 0)
+    catalog = dataclasses.replace(embeddings.catalog, items=noisy.items)   # the sample's files, flipped labels
+    start = time.perf_counter()
+    top = find_label_issues(catalog, method="finetune", epochs=epochs, top=len(planted), quiet=True)
+    seconds = time.perf_counter() - start
+    linear = find_label_issues(noisy, top=len(planted))
+
+    def precision(issues) -> float:
+        return sum(issue.key in planted for issue in issues) / len(planted)
+
+    print(f"  fine-tunes, 1 + {epochs} epochs per fold: precision@{len(planted)} = {precision(top):.1%} in "
+          f"{seconds:.0f} s (linear heads, same draw: {precision(linear):.1%})")
 
 
 def embed_timing(n: int) -> None:
@@ -157,6 +180,8 @@ def main() -> None:
     parser.add_argument("--session", type=int, default=500)
     parser.add_argument("--flip", type=float, default=0.05)
     parser.add_argument("--embed-n", type=int, default=256)
+    parser.add_argument("--finetune-epochs", type=int, nargs="*", default=[],
+                        help="also time method='finetune' with these unfrozen epochs per fold (5 fine-tunes each)")
     args = parser.parse_args()
 
     import torch
@@ -191,6 +216,8 @@ def main() -> None:
 
     print(f"\nlabel issues: {args.flip:.0%} of the labels flipped at random, 5-fold linear heads")
     label_issue_precision(embeddings, args.flip, 3)
+    for epochs in args.finetune_epochs:
+        label_issue_finetune(embeddings, args.flip, epochs)
 
     print("\nrefresh suggestions for 10,000 images (synthetic 1280-d vectors)")
     refresh_timing()

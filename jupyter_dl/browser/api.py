@@ -10,13 +10,7 @@ import warnings
 from typing import Any
 
 from ..errors import UserInputError
-
-
-def is_learner(value: Any) -> bool:
-    """The learner ``%finetune`` leaves, or a fastai ``Learner`` (not its DataLoaders)."""
-    from .interpretation import is_fastai, is_ours
-
-    return is_ours(value) or (is_fastai(value) and hasattr(value, "model"))
+from .interpretation import is_learner
 
 
 def _learner_in(target: Any, namespace: dict | None) -> Any | None:

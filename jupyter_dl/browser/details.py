@@ -2,7 +2,7 @@
 
 DOM hooks: ``.jdl-details`` (hidden until a thumbnail is clicked) holds
 ``img`` (the ipywidgets Image), ``.jdl-details-info`` (a table: path, pixels,
-file size, label, split, findings; prediction, confidence and
+file size, label, split, findings, a likely wrong label; prediction, confidence and
 ``.jdl-probabilities`` for a learner) and ``button.jdl-details-close``.
 """
 from __future__ import annotations
@@ -85,6 +85,9 @@ def details_html(state: BrowserState, item: Any, *, classes: list[str] | None = 
     if found:
         reason = (reasons or {}).get(item.key)
         rows.append(_row("health", ", ".join(found) + (f": {reason}" if reason else "")))
+    issue = state.open_issue(item)
+    if issue is not None:
+        rows.append(_row("likely mislabelled", f"{issue.given} \u2192 {issue.suggested} (score {issue.score:.2f})"))
     prediction = (state.predictions or {}).get(item.key)
     if prediction is not None:
         verdict = "right" if prediction.predicted == item.label else "wrong"

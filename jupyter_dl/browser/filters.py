@@ -1,5 +1,5 @@
 """The browser's filter bar: class (or actual class), predicted class, right/wrong, split, health status,
-file name, and Reset.
+file name (the status also "likely mislabelled" once find_label_issues has run), and Reset.
 
 It only collects what the person picks and shows ``state.query``: a change calls
 ``on_filter(field=value)``, and the browser filters (:meth:`~jupyter_dl.browser.widget.Browser.filter`).
@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .state import OUTCOMES, SPLITS, BrowserState, health_counts
+from .state import LABEL_ISSUES, OUTCOMES, SPLITS, BrowserState, health_counts
 
 ALL = ""   # the "no filter" choice of the dropdowns (None is not a value ipywidgets keeps)
 
@@ -71,7 +71,8 @@ class FilterBar:
         self.widget.add_class("jdl-filters")
 
     def fill_options(self, health: Any) -> None:
-        """Recount the choices: classes, predicted classes and (once ``health`` is known) its findings."""
+        """Recount the choices: classes, predicted classes, (once ``health`` is known) its findings and (once
+        found) the likely mislabelled images."""
         mistakes = self.classes is not None
         counts = self.state.counts("valid" if mistakes else "all")
         self._set_options(self.class_filter, [("all classes", ALL)] + [(f"{name} ({n})", name)
@@ -88,6 +89,8 @@ class FilterBar:
         if health is not None:
             statuses += [(f"{text} ({count})", status) for status, count, text in
                          health_counts(health, self.state.statuses) if count]
+        if self.state.issues is not None:
+            statuses.append((f"{LABEL_ISSUES} ({len(self.state.open_issues())})", LABEL_ISSUES))
         self._set_options(self.status_filter, statuses)
         self.sync()  # keep showing a filter whose class has just emptied
 

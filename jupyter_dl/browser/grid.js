@@ -35,7 +35,17 @@ function cellElement(doc, cell, isSelected, opened) {
     caption.append(div);
   }
   figure.append(caption);
-  return { figure, img, box };
+
+  // A likely mislabelled item: one click gives it the suggested label (the kernel relabels; Undo as usual).
+  let accept = null;
+  if (cell.action) {
+    accept = doc.createElement("button");
+    accept.className = "jdl-cell-accept";
+    accept.textContent = cell.action;
+    accept.title = cell.action_title || cell.action;
+    caption.append(accept);
+  }
+  return { figure, img, box, accept };
 }
 
 /** The keys from `fromKey` to `toKey` (inclusive) in the order of `cells`. */
@@ -83,7 +93,7 @@ function render({ model, el }) {
       return;
     }
     for (const cell of cells) {
-      const { figure, img, box } = cellElement(doc, cell, selected.has(cell.key), opened);
+      const { figure, img, box, accept } = cellElement(doc, cell, selected.has(cell.key), opened);
       img.addEventListener("click", (event) => {
         if (event.ctrlKey || event.metaKey) {
           setSelected([cell.key], !new Set(model.get("selected") || []).has(cell.key));
@@ -97,6 +107,12 @@ function render({ model, el }) {
         setSelected(keys, box.checked);
         lastClicked = cell.key;
       });
+      if (accept) {
+        accept.addEventListener("click", () => {
+          accept.disabled = true; // one change per click, even if the page is slow to redraw
+          model.send({ action: "accept", key: cell.key });
+        });
+      }
       root.append(figure);
     }
   }

@@ -3,12 +3,14 @@
 One widget (not one per thumbnail) so that a page change is one message: the
 page's cells (a JPEG data URI, caption lines, a look) go to the page in the
 ``cells`` trait. The page reports back through the ``selected`` trait (the
-selection, item keys over all pages) and an ``{"action": "open", "key": k}``
-message when a thumbnail is clicked (the kernel then shows the large view).
+selection, item keys over all pages), an ``{"action": "open", "key": k}``
+message when a thumbnail is clicked (the kernel then shows the large view) and
+an ``{"action": "accept", "key": k}`` message when a cell's suggestion button
+(its ``action`` text, for a likely mislabelled item) is clicked.
 
 DOM hooks: ``.jdl-grid`` holds ``figure.jdl-cell[data-key]`` cells, each with
 ``img.jdl-thumb``, ``input.jdl-select`` and ``figcaption`` (``.jdl-cell-label``,
-``.jdl-cell-note``); looks: ``.jdl-cell-wrong`` (red border), ``.jdl-cell-right``,
+``.jdl-cell-note``, ``button.jdl-cell-accept``); looks: ``.jdl-cell-wrong`` (red border), ``.jdl-cell-right``,
 ``.jdl-cell-flagged`` (a health finding), ``.jdl-cell-selected``, ``.jdl-cell-open``.
 """
 from __future__ import annotations
@@ -50,6 +52,11 @@ GRID_CSS = """
 .jdl-cell figcaption { width: 100%; text-align: center; margin-top: 3px; line-height: 1.3; min-width: 0; }
 .jdl-cell-label { font-weight: 600; font-size: 12px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .jdl-cell-wrong .jdl-cell-label { color: var(--jp-error-color1, #c62828); }
+.jdl-cell-accept { margin-top: 3px; font-size: 11px; padding: 1px 6px; cursor: pointer; max-width: 100%;
+  overflow: hidden; text-overflow: ellipsis; white-space: nowrap; border-radius: 3px;
+  border: 1px solid var(--jp-brand-color1, #1565c0); color: var(--jp-brand-color1, #1565c0);
+  background: var(--jp-layout-color1, #fff); }
+.jdl-cell-accept:hover { background: var(--jp-layout-color2, #eef4fb); }
 .jdl-cell-note { font-size: 11px; color: var(--jp-ui-font-color2, #57606a); white-space: nowrap; overflow: hidden;
   text-overflow: ellipsis; }
 """
@@ -66,7 +73,7 @@ class ThumbnailGrid(anywidget.AnyWidget):
     _esm = _HERE / "grid.js"
     _css = GRID_CSS
 
-    cells = traitlets.List(traitlets.Dict()).tag(sync=True)      # {key, src, title, lines, kind}
+    cells = traitlets.List(traitlets.Dict()).tag(sync=True)    # {key, src, title, lines, kind[, action, action_title]}
     selected = traitlets.List(traitlets.Int()).tag(sync=True)    # item keys, every page
     opened = traitlets.Int(-1).tag(sync=True)                    # the key in the large view (-1: none)
     thumb_size = traitlets.Int(128).tag(sync=True)               # CSS pixels
@@ -74,24 +81,29 @@ class ThumbnailGrid(anywidget.AnyWidget):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._open_callbacks: list[Callable[[int], None]] = []
+        self._callbacks: dict[str, list[Callable[[int], None]]] = {"open": [], "accept": []}
         self.on_msg(self._on_page_message)
 
     def on_open(self, callback: Callable[[int], None]) -> None:
         """``callback(key)`` when a thumbnail is clicked in the page."""
-        self._open_callbacks.append(callback)
+        self._callbacks["open"].append(callback)
+
+    def on_accept(self, callback: Callable[[int], None]) -> None:
+        """``callback(key)`` when a cell's suggestion button is clicked in the page."""
+        self._callbacks["accept"].append(callback)
 
     def _on_page_message(self, _widget: Any, content: Any, _buffers: Any = None) -> None:
-        if isinstance(content, dict) and content.get("action") == "open":
-            raw = content.get("key")
-            if raw is None:
-                return
-            try:
-                key = int(raw)
-            except (TypeError, ValueError):
-                return
-            for callback in list(self._open_callbacks):
-                callback(key)
+        if not isinstance(content, dict) or content.get("action") not in self._callbacks:
+            return
+        raw = content.get("key")
+        if raw is None:
+            return
+        try:
+            key = int(raw)
+        except (TypeError, ValueError):
+            return
+        for callback in list(self._callbacks[content["action"]]):
+            callback(key)
 
     def shown_keys(self) -> list[int]:
         """The item keys of the page's cells, in display order."""

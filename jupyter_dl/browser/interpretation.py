@@ -211,6 +211,11 @@ def is_ours(learner: Any) -> bool:
     return module is not None and isinstance(learner, module.Learner)
 
 
+def is_learner(value: Any) -> bool:
+    """The learner ``%finetune`` leaves, or a fastai ``Learner`` (not its DataLoaders)."""
+    return is_ours(value) or (is_fastai(value) and hasattr(value, "model"))
+
+
 def is_fastai(learner: Any) -> bool:
     """A fastai ``Learner`` (told without importing fastai)."""
     return type(learner).__module__.startswith("fastai") and hasattr(learner, "get_preds") and hasattr(learner, "dls")

@@ -25,6 +25,7 @@ SPLITS = ("all", "train", "valid")
 OUTCOMES = ("all", "wrong", "right")
 RARE_CLASS = "rare class"       # the status filter made from the health report's class imbalance
 HEALTH_STATUSES = ("unreadable", "duplicate", "near duplicate", "small", "extreme aspect", RARE_CLASS)
+LABEL_ISSUES = "likely mislabelled"   # the status filter made from find_label_issues, most likely wrong first
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class Query:
 
     label: str | None = None          # the (actual) class
     split: str = "all"                # all, train, valid
-    status: str | None = None         # a health status (see HEALTH_STATUSES)
+    status: str | None = None         # a health status (see HEALTH_STATUSES) or LABEL_ISSUES
     search: str = ""                  # part of the file name, any case
     predicted: str | None = None      # mistakes mode: the predicted class
     outcome: str = "all"              # mistakes mode: all, wrong, right
@@ -93,6 +94,7 @@ class BrowserState:
     model_classes: list[str] | None = None        # the classes the model predicts (mistakes mode)
     subset: str = "validation"                    # what the predictions are of: "validation" or "test" images
     statuses: dict[str, set[int]] = field(default_factory=dict)   # health status -> item keys
+    issues: dict[int, Any] | None = None          # key -> LabelIssue, once find_label_issues has run
     query: Query = field(default_factory=Query)
     page: int = 0
     selected: set[int] = field(default_factory=set)
@@ -152,6 +154,22 @@ class BrowserState:
             self.statuses = {name: set(keys) for name, keys in statuses.items()}
             self._matches = None
 
+    def set_issues(self, issues: Iterable[Any]) -> None:
+        """Keep the label issues (LabelIssues of this catalog's keys) the "likely mislabelled" filter shows."""
+        with self._lock:
+            self.issues = {issue.key: issue for issue in issues}
+            self._matches = None
+
+    def open_issue(self, item: Any) -> Any | None:
+        """``item``'s LabelIssue while it still has the label that was flagged; None once relabelled (or never
+        flagged). An undo that gives the label back opens the issue again."""
+        issue = (self.issues or {}).get(item.key)
+        return issue if issue is not None and item.label == issue.given else None
+
+    def open_issues(self) -> list:
+        """The LabelIssues still open (see :meth:`open_issue`), in catalog order; empty before any were found."""
+        return [issue for issue in (self.open_issue(item) for item in self.catalog.items) if issue is not None]
+
     def invalidate(self) -> None:
         """The catalog changed (relabel, remove, undo): recompute matches, drop vanished selections."""
         with self._lock:
@@ -187,7 +205,9 @@ class BrowserState:
             items = [item for item in items if item.label == query.label]
         if query.split != "all":
             items = [item for item in items if item.split == query.split]
-        if query.status is not None:
+        if query.status == LABEL_ISSUES:
+            items = [item for item in items if self.open_issue(item) is not None]
+        elif query.status is not None:
             if query.status == RARE_CLASS:
                 rare = set(self.statuses.get(RARE_CLASS, ()))
                 items = [item for item in items if item.key in rare]
@@ -206,6 +226,9 @@ class BrowserState:
                 wrong = query.outcome == "wrong"
                 items = [item for item in items if self.is_wrong(item) == wrong]
             items.sort(key=lambda item: -predictions[item.key].loss)
+        if query.status == LABEL_ISSUES:   # most likely wrong first, whatever the mode
+            issues = self.issues or {}
+            items.sort(key=lambda item: issues[item.key].score)
         return items
 
     def is_wrong(self, item: Any) -> bool:
@@ -311,8 +334,9 @@ def _check_query(query: Query) -> None:
         raise UserInputError(f"--split must be one of {', '.join(SPLITS)}, not {query.split!r}.")
     if query.outcome not in OUTCOMES:
         raise UserInputError(f"The result filter must be one of {', '.join(OUTCOMES)}, not {query.outcome!r}.")
-    if query.status is not None and query.status not in HEALTH_STATUSES:
-        raise UserInputError(f"--status must be one of {', '.join(HEALTH_STATUSES)}, not {query.status!r}.")
+    if query.status is not None and query.status not in (*HEALTH_STATUSES, LABEL_ISSUES):
+        raise UserInputError(f"--status must be one of {', '.join((*HEALTH_STATUSES, LABEL_ISSUES))}, "
+                             f"not {query.status!r}.")
 
 
 def check_label(state: BrowserState, label: str | None, option: str = "--class") -> str | None:

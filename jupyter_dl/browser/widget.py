@@ -1,11 +1,13 @@
 """The data browser widget behind ``%browse``: look at a data set, find what is broken, fix it.
 
 One :class:`Browser` shows, top to bottom: the data set and its health (checked
-in a background thread; each count is a filter), images per class (a bar
-chart: click a bar to filter) or, for a learner, the mistakes panel (confusion
-matrix, most-confused pairs, per-class table), the filters (class, split,
-status, file name; predicted class and right/wrong for a learner), the cleaning
-toolbar, the pager and the thumbnail grid with the large view beside it.
+in a background thread; each count is a filter), the "likely mislabelled" line
+(:mod:`.issues_view`: find the labels most likely wrong, fix each in one click),
+images per class (a bar chart: click a bar to filter) or, for a learner, the
+mistakes panel (confusion matrix, most-confused pairs, per-class table), the
+filters (class, split, status, file name; predicted class and right/wrong for a
+learner), the cleaning toolbar, the pager and the thumbnail grid with the large
+view beside it.
 
 The state lives in :class:`~jupyter_dl.browser.state.BrowserState`; the
 widgets only show it and change it, so the same methods serve clicks in the
@@ -15,10 +17,11 @@ current one is looked at. After the widget comes its snapshot output, what a
 notebook reopened without the kernel shows (:mod:`.snapshot`).
 
 DOM hooks: the widget ``.jdl-browser`` (also ``.jdl-live``); ``.jdl-browse-header``, ``.jdl-health``,
-``.jdl-class-bars`` (bar chart: plotly, or SVG with plotly 5), ``.jdl-mistakes``, ``.jdl-filters`` (with
-``.jdl-filter-class``, ``.jdl-filter-split``, ``.jdl-filter-status``, ``.jdl-search``,
-``.jdl-filter-predicted``, ``.jdl-filter-outcome``, ``.jdl-reset``), ``.jdl-toolbar``,
-``.jdl-pager`` (``.jdl-prev``, ``.jdl-page-label``, ``.jdl-next``, ``.jdl-match-count``),
+``.jdl-issues`` (see issues_view.py), ``.jdl-class-bars`` (bar chart: plotly, or SVG with plotly 5),
+``.jdl-mistakes``, ``.jdl-filters`` (with ``.jdl-filter-class``, ``.jdl-filter-split``,
+``.jdl-filter-status``, ``.jdl-search``, ``.jdl-filter-predicted``, ``.jdl-filter-outcome``,
+``.jdl-reset``), ``.jdl-toolbar``,
+``.jdl-pager`` (pager.py: ``.jdl-prev``, ``.jdl-page-label``, ``.jdl-next``, ``.jdl-match-count``),
 ``.jdl-grid`` (see grid.py) and ``.jdl-details``.
 """
 from __future__ import annotations
@@ -33,12 +36,14 @@ from typing import TYPE_CHECKING, Any
 
 from ..ui.output import display_widget, enable_colab_widgets
 from ..ui.snapshot import LIVE_CLASS, SnapshotKeeper, live_style, new_token, placeholder_bundle
-from .cells import cell_view
+from .cells import grid_cell
 from .charts import class_bars, live_chart, on_click_x, update_figure
 from .details import LARGE_SIZE, DetailsPanel
 from .filters import FilterBar
 from .grid import ThumbnailGrid, data_uri
 from .health_view import HealthLine
+from .issues_view import IssuesLine
+from .pager import Pager
 from .session import BrowseSession
 from .snapshot import draw_snapshot
 from .toolbar import CleaningToolbar, describe_change
@@ -92,21 +97,19 @@ class Browser(BrowseSession):
         self.charts = widgets.Box(layout=widgets.Layout(width="100%"))
         self.filter_bar = FilterBar(self.state, classes=classes, on_filter=self._filter_from_widget)
         self.toolbar = CleaningToolbar(self, self.editor, read_only_reason=getattr(catalog, "read_only_reason", None))
-        self.prev_button = self._pager_button("Prev", "chevron-left", "previous page", "jdl-prev", -1)
-        self.next_button = self._pager_button("Next", "chevron-right", "next page", "jdl-next", +1)
-        self.page_label = widgets.HTML()
-        self.page_label.add_class("jdl-page-label")
-        self.match_count = widgets.HTML()
-        self.match_count.add_class("jdl-match-count")
-        pager = widgets.HBox([self.prev_button, self.page_label, self.next_button, self.match_count],
-                             layout=widgets.Layout(align_items="center"))
-        pager.add_class("jdl-pager")
+        self.issues_line = IssuesLine(self)
+        self.grid.on_accept(self.issues_line.accept)
+        self.pager = Pager(lambda step: self.go_to(self.state.page + step))
+        pager = self.pager
+        self.prev_button, self.next_button = pager.prev_button, pager.next_button
+        self.page_label, self.match_count = pager.page_label, pager.match_count
         body = widgets.HBox([widgets.Box([self.grid], layout=widgets.Layout(flex="1 1 auto", min_width="0")),
                              self.details.widget], layout=widgets.Layout(align_items="flex-start", width="100%"))
         # Carries the CSS that hides the snapshot while this widget is on the page.
         style = widgets.HTML(live_style(token), layout=widgets.Layout(display="none"))
-        self.widget = widgets.VBox([style, self.header, self.health_line.widget, self.charts, self.filter_bar.widget,
-                                    self.toolbar.widget, pager, body], layout=widgets.Layout(width="100%"))
+        self.widget = widgets.VBox([style, self.header, self.health_line.widget, self.issues_line.widget, self.charts,
+                                    self.filter_bar.widget, self.toolbar.widget, pager.widget, body],
+                                   layout=widgets.Layout(width="100%"))
         self.widget.add_class("jdl-browser")
         self.widget.add_class(LIVE_CLASS)
         self.render()
@@ -129,15 +132,6 @@ class Browser(BrowseSession):
             self.bars = live_chart(self._bars_figure(), "jdl-class-bars")
             on_click_x(self.bars, self._clicked_bar)
             self.charts.children = [self.bars]
-
-    # ------------------------------------------------------------------ set-up
-    def _pager_button(self, text: str, icon: str, tip: str, css: str, step: int) -> Any:
-        import ipywidgets as widgets
-
-        button = widgets.Button(description=text, icon=icon, tooltip=tip, layout=widgets.Layout(width="auto"))
-        button.add_class(css)
-        button.on_click(lambda _b: self.go_to(self.state.page + step))
-        return button
 
     # ------------------------------------------------------------------ display
     def show(self) -> None:
@@ -195,20 +189,12 @@ class Browser(BrowseSession):
             started = time.perf_counter()
             page = self.state.current_page()
             jpegs = thumbnails(self.catalog, page.items, size=self.size)
-            cells = []
-            for item, jpeg in zip(page.items, jpegs):
-                view = cell_view(self.state, item)
-                cells.append({"key": item.key, "src": data_uri(jpeg), "title": view.title, "lines": view.lines,
-                              "kind": view.kind})
+            editable = self.editor is not None   # read-only data: no suggestion button (.accept_suggestion says why)
+            cells = [grid_cell(self.state, item, data_uri(jpeg), editable) for item, jpeg in zip(page.items, jpegs)]
             with self.grid.hold_sync():
                 self.grid.cells = cells
                 self.grid.selected = self.state.selected_keys()
-            self.page_label.value = f"<span>{page.label}</span>"
-            self.prev_button.disabled = page.number == 0
-            self.next_button.disabled = page.number >= page.count - 1
-            self.match_count.value = (f"<span style='color:var(--jp-ui-font-color2,#57606a)'>{page.total} of "
-                                      f"{self._judged_count()} images \u00b7 {html.escape(self.state.query.describe())}"
-                                      "</span>")
+            self.pager.show(page, self._judged_count(), self.state.query.describe())
             self.toolbar.refresh()
             self.last_render_s = time.perf_counter() - started
             following = self.state.page_items(page.number + 1)
@@ -325,6 +311,7 @@ class Browser(BrowseSession):
         with self._lock:
             super().after_edit(change, verb)
             self.header.value = self._header_html()
+            self.issues_line.refresh()
             self.filter_bar.fill_options(self.health)
             if self.bars is not None:
                 update_figure(self.bars, self._bars_figure())
@@ -354,6 +341,21 @@ class Browser(BrowseSession):
         self.toolbar.say(describe_change(change) if change is not None else "Nothing to undo.")
         self.toolbar.refresh()
         return change
+
+    def find_label_issues(self, **options: Any) -> list:
+        """Find the likely mislabelled images (see :meth:`BrowseSession.find_label_issues`; the line counts while
+        they are embedded), then offer them as the "likely mislabelled" filter; returns the LabelIssues."""
+        with self._lock:
+            self.issues_line.running()
+            try:
+                issues = super().find_label_issues(**{"quiet": True, "progress": self.issues_line.progress,
+                                                      **options})
+            finally:
+                self.issues_line.refresh()
+            self.filter_bar.fill_options(self.health)
+            self.render()
+            self.snapshot.changed()
+            return issues
 
     # ------------------------------------------------------------------ health
     def _on_health(self, report: Any) -> None:

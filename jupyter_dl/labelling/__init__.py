@@ -13,7 +13,8 @@ See docs/label.md. One module per job:
   and the order to show them in (:func:`suggest`, :class:`Suggestions`; a spread of the data before
   any label);
 - :mod:`.linear`: the small linear head (softmax regression) both use (:func:`fit_linear_head`);
-- :mod:`.issues`: :func:`find_label_issues`, the labels most likely wrong (out-of-fold predictions).
+- :mod:`.issues`: :func:`find_label_issues`, the labels most likely wrong (out-of-fold predictions);
+- :mod:`.oof_finetune`: those predictions from one fine-tune per fold (``method="finetune"``).
 
 Names are imported on first use (see :mod:`jupyter_dl._lazy`).
 """

@@ -113,11 +113,7 @@ def embed(data: Any, *, arch: Any = None, size: int | None = None, bs: int = 64,
     input; unreadable files are left out and listed in ``Embeddings.skipped``.
     """
     catalog = catalog_of(data, namespace=namespace, label_col=label_col, path_col=path_col, label_re=label_re)
-    no_file = [item for item in catalog.items if item.path is None]
-    if no_file:
-        raise UserInputError(f"{len(no_file)} item(s) of {catalog.description} are in memory, not files: "
-                             "embeddings are cached by file, so pass a folder, a CSV file or a DataFrame of paths.")
-    paths = [item.path for item in catalog.items if item.path is not None]
+    paths = [item.path for item in file_items(catalog, "embeddings are cached by file") if item.path is not None]
     options: dict[str, Any] = dict(arch=arch, size=size, bs=bs, device=device, weights=weights, workers=workers,
                                    namespace=namespace)
     if progress is not None:
@@ -128,19 +124,49 @@ def embed(data: Any, *, arch: Any = None, size: int | None = None, bs: int = 64,
     return Embeddings(vectors, [catalog.items[i] for i in kept], list(catalog.classes), skipped, catalog)
 
 
-def catalog_of(data: Any, *, namespace: dict | None = None, **options: Any) -> Catalog:
-    """The catalog of DATA, or of the data a learner (``%finetune``'s or fastai's) was trained on."""
-    from ..browser.api import is_learner
-    from ..browser.interpretation import is_ours, learner_catalog
+def file_items(catalog: Catalog, why: str) -> list[CatalogItem]:
+    """The catalog's items, all of them files; else one sentence (``why`` says what needs files)."""
+    no_file = [item for item in catalog.items if item.path is None]
+    if no_file:
+        raise UserInputError(f"{len(no_file)} item(s) of {catalog.description} are in memory, not files: "
+                             f"{why}, so pass a folder, a CSV file or a DataFrame of paths.")
+    return list(catalog.items)
+
+
+def learner_of(data: Any, namespace: dict | None = None) -> Any | None:
+    """The learner (``%finetune``'s or fastai's) that DATA is or names in ``namespace``; None when DATA is data."""
+    from ..browser.interpretation import is_learner
 
     if isinstance(data, str) and namespace is not None:
         from ..data.sources import lookup_name
 
         found, value = lookup_name(data, namespace)
         if found and is_learner(value):
-            data = value
-    if is_learner(data):
-        if is_ours(data):
-            return learner_catalog(data, namespace=namespace)
-        return build_catalog(data.dls, namespace=namespace)
+            return value
+    return data if is_learner(data) else None
+
+
+def learner_arch(learner: Any) -> str | None:
+    """The model name a learner ``%finetune`` left was built from ("timm:resnet18"): its pretrained body gives
+    embeddings and fresh fine-tunes. None for the user's own nn.Module and for a fastai Learner (no name)."""
+    from ..browser.interpretation import is_ours
+
+    bundle = getattr(learner, "bundle", None) if is_ours(learner) else None
+    if bundle is None or bundle.source not in ("timm", "torchvision"):
+        return None
+    return f"{bundle.source}:{bundle.arch}"
+
+
+def catalog_of(data: Any, *, namespace: dict | None = None, **options: Any) -> Catalog:
+    """The catalog of DATA, of the data a learner (``%finetune``'s or fastai's) was trained on, or DATA itself
+    when it is a :class:`~jupyter_dl.data.catalog.Catalog` (``%browse``'s, with its edits)."""
+    from ..browser.interpretation import is_ours, learner_catalog
+
+    if isinstance(data, Catalog):
+        return data
+    learner = learner_of(data, namespace)
+    if learner is not None:
+        if is_ours(learner):
+            return learner_catalog(learner, namespace=namespace)
+        return build_catalog(learner.dls, namespace=namespace)
     return build_catalog(data, namespace=namespace, **options)

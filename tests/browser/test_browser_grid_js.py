@@ -2,6 +2,7 @@
 
 It checks what the page does with clicks: a box ticks one item into ``selected`` (Shift+click: the
 range from the last box), a thumbnail click asks the kernel for the large view, Ctrl+click selects,
+a likely mislabelled cell's button asks the kernel to give it the suggested label,
 and a selection change from the kernel re-marks the cells without redrawing the images.
 The real DOM is exercised by tests/e2e/test_lab_browse.py. Skipped where Node is not installed.
 """
@@ -47,7 +48,8 @@ function makeModel(traits) {
   };
 }
 const cells = [10, 11, 12, 13, 14].map((k) => ({ key: k, src: "data:image/jpeg;base64,AAAA", title: "/d/" + k + ".png",
-                                                lines: ["cat", k + ".png"], kind: k === 12 ? "wrong" : "" }));
+                                                lines: ["cat", k + ".png"], kind: k === 12 ? "wrong" : "",
+                                                ...(k === 13 ? { action: "\u2192 dog", action_title: "relabel to dog" } : {}) }));
 const model = makeModel({ cells, selected: [], opened: -1, thumb_size: 96, empty_text: "none here" });
 const el = new El("div", doc);
 const dispose = mod.render({ model, el });
@@ -76,6 +78,11 @@ model.set("opened", 14);
 results.restyle = { sameImage: img(0) === image, selected: figures().map((f) => f.classList.contains("jdl-cell-selected")),
                     boxes: figures().map((f) => f.querySelector(".jdl-select").checked),
                     opened: figures()[4].classList.contains("jdl-cell-open"), saves: model.saves };
+const accept = figures()[3].querySelector(".jdl-cell-accept");
+results.accept = { text: accept.textContent, title: accept.title, others: figures().filter((f) => f.querySelector(".jdl-cell-accept")).length };
+click(accept);
+results.accept.sent = model.sent[model.sent.length - 1];
+results.accept.disabled = accept.disabled === true;
 model.set("cells", []);
 results.empty = grid.children.map((c) => c.textContent);
 dispose();
@@ -106,6 +113,12 @@ def test_boxes_select_and_shift_click_selects_a_range(results):
 def test_a_thumbnail_click_asks_for_the_large_view_and_ctrl_click_selects(results):
     assert results["sent"][0] == {"action": "open", "key": 14}
     assert results["ctrl"] == {"selected": [11, 13, 10], "sent": 1}
+
+
+def test_a_suggestion_button_asks_the_kernel_to_accept_it_once(results):
+    accept = results["accept"]
+    assert accept["text"] == "\u2192 dog" and accept["title"] == "relabel to dog" and accept["others"] == 1
+    assert accept["sent"] == {"action": "accept", "key": 13} and accept["disabled"]
 
 
 def test_a_selection_from_the_kernel_re_marks_cells_without_redrawing(results):
