@@ -26,7 +26,6 @@ from .suggestions import Suggestions, from_probabilities, suggest
 
 if TYPE_CHECKING:
     from ..data.label_pool import LabelPool, PoolItem
-    from .retrain import Retrainer
 
 PAGE_SIZE = 24
 
@@ -75,7 +74,7 @@ class LabelSession:
         self.lock = threading.RLock()
         self.skipped: list[tuple[Any, str]] = []   # (file, why it could not be read): never shown, never moved
         self._on_change: list[Callable[[], None]] = []
-        self.retrainer: Retrainer | None = None   # the background fine-tunes (label() sets one up)
+        self.retrainer: Any = None   # the background fine-tunes (a retrain.Retrainer; label() sets one up)
         self.size: int | None = size   # the embedding's input size (None: vectors given, size unknown)
         if vectors is None:
             vectors, self.size = self._embed(arch=arch, size=size, device=device, namespace=namespace, quiet=quiet)
