@@ -81,3 +81,23 @@ def test_clean_and_retrain_notebook_executes(tmp_path, monkeypatch):
                                                                              "seven_2.png"]
     trashed = sorted(p.name for p in (root / ".jupyter_dl_trash").rglob("*.png"))
     assert len(trashed) == 2 and "broken.png" in trashed                    # moved aside, never deleted
+
+
+def test_label_notebook_executes(tmp_path, monkeypatch):
+    from run_notebook import execute
+
+    monkeypatch.setenv("JUPYTER_DL_RUNS", str(tmp_path / "runs"))
+    text = _text_outputs(execute(EXAMPLES / "label.ipynb", tmp_path))
+    assert "600 images to label" in text
+    assert "100 labelled;" in text                                        # 10 per class typed
+    presses = re.search(r"(\d+) images in (\d+) key presses", text)
+    assert presses and int(presses[2]) < 0.5 * int(presses[1])            # accepting pages beats typing each
+    assert "Counter({" in text and "'accepted'" in text and "'typed'" in text
+    assert re.search(r"(suggestions now from the model|the model) fine-tuned on 220 labels", text)
+    assert "RunPoint(labels=220, accuracy=" in text                       # the background run ended and was scored
+    right = re.search(r"suggestions from \S+: (\d+)% right on the 380 images left", text)
+    assert right and int(right[1]) >= 70                                  # whichever model suggests is the better one
+    slip = re.search(r"likely mislabelled; the slip is number (\d+)", text)
+    assert slip and int(slip[1]) <= 10                                    # the planted wrong label is near the top
+    assert "unlabelled - " in text                                         # undo put the slip back into the pool
+    assert len(list((tmp_path / "runs").glob("*/log.jsonl"))) == 1

@@ -20,7 +20,8 @@ def label_page(session):
 def test_every_n_labels_a_background_fine_tune_replaces_the_suggestions(tmp_path):
     data = make_pool_folder(tmp_path, per_class=14)
     pool = open_pool(data, classes="red,green,blue")
-    session = LabelSession(pool, vectors=colour_vectors(pool), page_size=6)
+    # Embeddings that know nothing (noise), so the fine-tuned model is the better one and takes over.
+    session = LabelSession(pool, vectors=colour_vectors(pool, noise=50.0), page_size=6)
     retrainer = Retrainer(session, every=12, arch=TinyNet(3), size=16, bs=4, epochs=2, freeze_epochs=0,
                           lr=0.05, workers=0, device="cpu", seed=0)
     label_page(session)
@@ -67,3 +68,39 @@ def test_the_chart_draws_the_share_of_right_suggestions():
     svg = accuracy_svg(outcomes, [])
     assert svg.startswith("<svg") and "jdl-label-suggestions" in svg and "labelled images" in svg
     assert accuracy_svg(outcomes[:5], []) == ""      # fewer than a window: nothing to draw yet
+
+
+class FinishedLearner:
+    """What Retrainer reads of a learner whose background run has ended (a stand-in: no training)."""
+
+    def __init__(self, accuracy, classes):
+        self.history = [{"epoch": 1, "accuracy": accuracy}]
+        self.classes = classes
+        self.run_dir = None
+
+    def wait(self):
+        return "finished"
+
+    def run_name(self):
+        return "fake-data"
+
+    def probabilities(self, paths):
+        import torch
+
+        return torch.full((len(paths), len(self.classes)), 1 / len(self.classes))
+
+
+@pytest.mark.parametrize(("held_out", "takes_over"), [(0.5, False), (1.0, True)])
+def test_a_fine_tune_takes_over_only_if_it_beats_the_suggestions_in_use(tmp_path, held_out, takes_over):
+    data = make_pool_folder(tmp_path, per_class=12)
+    pool = open_pool(data, classes="red,green,blue")
+    session = LabelSession(pool, vectors=colour_vectors(pool), page_size=6)
+    retrainer = Retrainer(session, every=0)
+    while len(session.outcomes) < 24:
+        label_page(session)
+        session.turn_page()
+    assert retrainer.recent_accuracy() >= 0.9          # three flat colours: the embeddings are nearly always right
+    retrainer._finish(FinishedLearner(held_out, ["blue", "green", "red"]), session.n_labelled)
+    assert session.model_name.startswith("fine-tuned:") is takes_over
+    assert ("they stay" in retrainer.status) is not takes_over
+    assert retrainer.points[-1].accuracy == held_out   # drawn in the chart either way
