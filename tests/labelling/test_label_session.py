@@ -139,3 +139,38 @@ def test_a_file_moved_away_behind_the_labeller_is_refused_and_nothing_else_moves
     with pytest.raises(UserInputError, match="no longer exists"):
         session.label(key, 1)
     assert tree(data) == before and session.n_labelled == 0
+
+
+def test_an_unreadable_image_is_listed_never_shown_and_never_moved(tmp_path, counted):
+    from imagegen import make_corrupt_file
+
+    data = make_pool_folder(tmp_path, per_class=3)
+    broken = make_corrupt_file(data / "unlabelled" / "red_broken.png")
+    session = LabelSession(open_pool(data, classes="red,green,blue"), page_size=20, quiet=True)
+    assert [path.name for path, _ in session.skipped] == ["red_broken.png"]
+    assert len(session.page) == 9 and all(session.pool.item(k).path != broken for k in session.page)
+    for key in list(session.page):
+        session.label(key, truth(session.pool.item(key).path))
+    assert broken.exists() and session.n_unlabelled == 0 and session.turn_page() == []
+
+
+def test_a_csv_pool_gets_its_empty_label_cells_written_and_undo_restores_the_bytes(tmp_path):
+    from imagegen import make_image
+
+    rows = ["path,label\n"]
+    for i, colour in enumerate(["red", "green", "blue"] * 3):
+        make_image(tmp_path / "images" / f"{colour}_{i}.png", size=16, seed=i)
+        rows.append(f"images/{colour}_{i}.png,{colour if i < 3 else ''}\n")
+    table = tmp_path / "labels.csv"
+    table.write_text("".join(rows))
+    before = table.read_bytes()
+    pool = open_pool(table)
+    session = LabelSession(pool, vectors=colour_vectors(pool), page_size=6)
+    assert session.classes == ["blue", "green", "red"] and session.n_unlabelled == 6
+    key = session.page[0]
+    session.label(key, truth(session.pool.item(key).path))
+    lines = table.read_text().splitlines()
+    assert sum(line.endswith(",") for line in lines) == 5                 # one empty cell filled, nothing else
+    assert f"{session.pool.item(key).path.name},{truth(session.pool.item(key).path)}" in table.read_text()
+    session.undo()
+    assert table.read_bytes() == before
