@@ -70,6 +70,15 @@ def check_name(name: str) -> str:
     return name
 
 
+def one_word(words: list[str], magic: str, what: str) -> str:
+    """The single positional argument of ``%magic WHAT`` (quotes dropped); UsageError for none or several."""
+    words = [unquote(word) for word in words]
+    if len(words) != 1:
+        raise UsageError(f"%{magic} takes one {what}, got {len(words)} words ({' '.join(words)}): "
+                         "quote paths that contain spaces.")
+    return words[0]
+
+
 @overload
 def unquote(token: str) -> str: ...
 @overload

@@ -19,6 +19,7 @@ from .magic_args import (
     data_source_arguments,
     data_source_options,
     exact_options,
+    one_word,
     parse_line,
     parse_lr,
     split_positionals,
@@ -145,14 +146,11 @@ class DLMagics(Magics):
         args = parse_line(self.browse, line, "browse")
         if args.as_ is not None:
             check_name(args.as_)
-        words = [unquote(w) for w in args.words]
-        if len(words) != 1:
-            raise UsageError(f"%browse takes one TARGET, got {len(words)} words ({' '.join(words)}): "
-                             "quote paths that contain spaces.")
+        target = one_word(args.words, "browse", "TARGET")
         from .browser import api
 
         with usage_errors(self.browse):
-            browser = api.browse(words[0], namespace=self.user_ns, size=args.size, page_size=args.page_size,
+            browser = api.browse(target, namespace=self.user_ns, size=args.size, page_size=args.page_size,
                                  label=unquote(args.label), split=args.split, data=unquote(args.data),
                                  **data_source_options(args))
         if args.as_ is not None:
@@ -198,14 +196,11 @@ class DLMagics(Magics):
         """
         args = parse_line(self.label, line, "label")
         check_name(args.as_)
-        words = [unquote(w) for w in args.words]
-        if len(words) != 1:
-            raise UsageError(f"%label takes one DATA, got {len(words)} words ({' '.join(words)}): "
-                             "quote paths that contain spaces.")
+        data = one_word(args.words, "label", "DATA")
         from .labelling import api
 
         with usage_errors(self.label):
-            labeller = api.label(words[0], classes=unquote(args.classes), pool=unquote(args.pool),
+            labeller = api.label(data, classes=unquote(args.classes), pool=unquote(args.pool),
                                  namespace=self.user_ns, arch=unquote(args.arch), thumb_size=args.size,
                                  page_size=args.page_size, retrain_every=args.retrain_every, epochs=args.epochs,
                                  strategy=args.strategy, label_col=unquote(args.label_col),

@@ -150,3 +150,12 @@ def make_colour_zoo(root: Path, size: int = 16) -> Path:
     make_image(root / "valid" / "dog" / "red_b.png", size=size, color=ZOO_COLOURS["cat"], seed=21)
     make_image(root / "valid" / "fox" / "green_a.png", size=size, color=ZOO_COLOURS["dog"], seed=22)
     return root
+
+
+def make_table_pool(root: Path, text: str, names: str = "abcde") -> Path:
+    """``root/tab/data.csv`` holding ``text`` (written byte for byte) beside images ``root/tab/imgs/<name>.png``."""
+    for i, name in enumerate(names):
+        make_image(root / "tab" / "imgs" / f"{name}.png", size=8, seed=i)
+    path = root / "tab" / "data.csv"
+    path.write_bytes(text.encode())
+    return path

@@ -35,18 +35,7 @@ class El {
   querySelector(sel) { return this.querySelectorAll(sel)[0] || null; }
 }
 const doc = { createElement: (tag) => new El(tag, doc) };
-function makeModel(traits) {
-  const handlers = {}; const sent = []; let saves = 0;
-  return {
-    sent, get saves() { return saves; },
-    get: (k) => traits[k],
-    set: (k, v) => { traits[k] = v; (handlers["change:" + k] || []).forEach((f) => f()); },
-    on: (name, fn) => { (handlers[name] = handlers[name] || []).push(fn); },
-    off: (name, fn) => { handlers[name] = (handlers[name] || []).filter((f) => f !== fn); },
-    send: (msg) => sent.push(msg),
-    save_changes: () => { saves += 1; },
-  };
-}
+%(fake_model)s
 const cells = [10, 11, 12, 13, 14].map((k) => ({ key: k, src: "data:image/jpeg;base64,AAAA", title: "/d/" + k + ".png",
                                                 lines: ["cat", k + ".png"], kind: k === 12 ? "wrong" : "",
                                                 ...(k === 13 ? { action: "\u2192 dog", action_title: "relabel to dog" } : {}) }));

@@ -26,16 +26,7 @@ class El {
   get innerHTML() { return this._html; }
 }
 const doc = { createElement: (tag) => new El(tag) };
-function makeModel(traits) {
-  const handlers = {}; const sent = [];
-  return {
-    sent, get: (k) => traits[k],
-    set: (k, v) => { traits[k] = v; (handlers["change:" + k] || []).forEach((f) => f()); },
-    on: (name, fn) => { (handlers[name] = handlers[name] || []).push(fn); },
-    off: (name, fn) => { handlers[name] = (handlers[name] || []).filter((f) => f !== fn); },
-    send: (msg) => sent.push(msg),
-  };
-}
+%(fake_model)s
 const model = makeModel({ svg: "<svg class='jdl-plot-svg'>bars</svg>" });
 const el = new El("div"); el.ownerDocument = doc;
 const dispose = mod.render({ model, el });

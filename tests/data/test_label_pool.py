@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from imagegen import make_image, make_image_folder, make_split_folder
+from imagegen import make_image, make_image_folder, make_split_folder, make_table_pool
 from torch.utils.data import TensorDataset
 
 from jupyter_dl.data import UNLABELLED_DIR, open_pool
@@ -96,11 +96,7 @@ CSV = ("path,label,note\r\n"
 
 @pytest.fixture
 def table_csv(tmp_path):
-    for i, name in enumerate("abcde"):
-        make_image(tmp_path / "tab" / "imgs" / f"{name}.png", size=8, seed=i)
-    path = tmp_path / "tab" / "data.csv"
-    path.write_bytes(CSV.encode())
-    return path
+    return make_table_pool(tmp_path, CSV)
 
 
 def test_a_csv_pool_has_the_rows_with_an_empty_label_to_label(table_csv):

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from imagegen import make_image, make_image_folder
+from imagegen import make_image, make_image_folder, make_table_pool
 
 from jupyter_dl.data import UNLABELLED_DIR, open_pool, resolve_data
 from jupyter_dl.data.cleaning import (
@@ -264,11 +264,7 @@ CSV = ('\ufeffpath,label,score,note\r\n'
 
 @pytest.fixture
 def table_csv(tmp_path):
-    for i, name in enumerate("abcde"):
-        make_image(tmp_path / "tab" / "imgs" / f"{name}.png", size=8, seed=i)
-    path = tmp_path / "tab" / "data.csv"
-    path.write_bytes(CSV.encode())
-    return path
+    return make_table_pool(tmp_path, CSV)
 
 
 def test_csv_labels_change_only_those_cells_and_undo_is_byte_identical(table_csv):

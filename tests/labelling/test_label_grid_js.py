@@ -37,15 +37,7 @@ class El {
 const doc = { createElement: (tag) => new El(tag, doc), activeElement: null };
 const km = { on: true, disable() { this.on = false; }, enable() { this.on = true; } };
 globalThis.Jupyter = { keyboard_manager: km };
-function makeModel(traits) {
-  const handlers = {}; const sent = [];
-  return {
-    sent, get: (k) => traits[k],
-    set: (k, v) => { traits[k] = v; (handlers["change:" + k] || []).forEach((f) => f()); },
-    on: (name, fn) => { (handlers[name] = handlers[name] || []).push(fn); },
-    send: (msg) => sent.push(msg), save_changes: () => {},
-  };
-}
+%(fake_model)s
 const keys = [1, 2, 3, 4, 5, 6];
 const images = keys.map((k) => ({ key: k, src: "data:image/jpeg;base64,AAAA", title: k + ".png" }));
 const cells = keys.map((k) => ({ key: k, lines: ["cat?", "90%%"], kind: "suggested", open: true, label: null }));
