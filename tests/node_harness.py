@@ -5,7 +5,6 @@ import json
 import shutil
 import subprocess
 
-
 # A stand-in for an anywidget model that harnesses get as %(fake_model)s: traits in a dict, change
 # handlers, the messages sent (``model.sent``) and how often the page saved (``model.saves``).
 FAKE_MODEL = """

@@ -47,7 +47,8 @@ def label(data: Any, *, classes: Any = None, pool: Any = None, namespace: dict |
         raise UserInputError(f"--strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}.")
     labels = open_pool(data, classes=classes, pool=pool, namespace=namespace, label_col=label_col,
                        path_col=path_col)
-    options: dict[str, Any] = dict(arch=arch, size=size, page_size=page_size, strategy=strategy, seed=seed,
+    arch, embed_arch = _resolve_arch(arch, namespace)
+    options: dict[str, Any] = dict(arch=embed_arch, size=size, page_size=page_size, strategy=strategy, seed=seed,
                                    device=device, namespace=namespace, quiet=quiet)
     retrain_options = dict(arch=arch, epochs=epochs, freeze_epochs=freeze_epochs, size=train_size, device=device,
                            seed=seed)
@@ -71,3 +72,22 @@ def label(data: Any, *, classes: Any = None, pool: Any = None, namespace: dict |
     if show:
         print(summary_text(session))
     return session
+
+
+def _resolve_arch(arch: Any, namespace: dict | None) -> tuple[Any, Any]:
+    """``--arch`` as ``(for the background fine-tunes, for the embeddings)``.
+
+    A notebook variable's name is resolved here, as ``%finetune ARCH`` resolves it, because the fine-tunes
+    get no namespace: they get the nn.Module (or model name) it holds. The embeddings take the head off
+    the model they are given, in place, so they get a copy of a user's nn.Module: the module keeps its
+    head, and the fine-tunes train it (in place, as ``%finetune`` does).
+    """
+    import copy
+
+    import torch.nn as nn
+
+    if isinstance(arch, str) and namespace and isinstance(namespace.get(arch.strip()), (str, nn.Module)):
+        arch = namespace[arch.strip()]
+    if isinstance(arch, nn.Module):
+        return arch, copy.deepcopy(arch)
+    return arch, arch

@@ -146,7 +146,7 @@ class Retrainer:
             self.status = f"the fine-tune on {n} labels ended ({status}) before an epoch finished"
             self.session.changed()
             return
-        self.status = f"fine-tuned on {n} labels ({_percent(accuracy)} on held-out labels); predicting the rest"
+        self.status = f"fine-tuned on {n} labels ({_percent(accuracy)} of its held-out labels right); predicting"
         self.session.changed()
         try:
             probabilities = self._predict(learner)
@@ -159,12 +159,17 @@ class Retrainer:
         name = f"fine-tuned:{learner.run_dir.name if learner.run_dir is not None else learner.run_name()}"
         self.points.append(RunPoint(n, accuracy, name))
         current = self.recent_accuracy()
-        if accuracy is not None and current is not None and accuracy < current:
+        # Too few labels given yet to know how good the suggestions are: the model must at least beat chance.
+        bar = current if current is not None else 1 / max(len(learner.classes), 2)
+        if accuracy is not None and accuracy < bar or accuracy is None and current is not None:
+            against = (f"the suggestions {_percent(current)} of the last {COMPARE_WINDOW} labels"
+                       if current is not None else f"chance is {_percent(bar)}")
             self.status = (f"the model fine-tuned on {n} labels got {_percent(accuracy)} of its held-out labels "
-                           f"right, the suggestions {_percent(current)} of the last {COMPARE_WINDOW}: they stay")
+                           f"right, {against}: the suggestions stay as they are")
             self.session.changed()
             return
-        self.status = f"suggestions now from the model fine-tuned on {n} labels ({_percent(accuracy)} held out)"
+        self.status = (f"suggestions now from the model fine-tuned on {n} labels ({_percent(accuracy)} of its "
+                       "held-out labels right)")
         self.session.use_model(name, probabilities, learner.classes)
 
     def recent_accuracy(self) -> float | None:

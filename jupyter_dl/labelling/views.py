@@ -18,8 +18,14 @@ def header_text(session: LabelSession) -> str:
     shown = ", ".join(f"{name} {n}" for name, n in list(counts.items())[:MAX_CLASS_LIST])
     more = f", +{len(counts) - MAX_CLASS_LIST} more" if len(counts) > MAX_CLASS_LIST else ""
     unreadable = f" · {len(session.skipped)} unreadable (see .skipped)" if session.skipped else ""
-    return (f"{session.pool.description} · labelled {session.n_labelled} ({shown or 'no classes yet'}{more}) · "
+    return (f"{source_name(session.pool)} · labelled {session.n_labelled} ({shown or 'no classes yet'}{more}) · "
             f"{session.n_unlabelled} to go · suggestions: {session.model_name}{unreadable}")
+
+
+def source_name(pool: LabelPool) -> str:
+    """What is being labelled, e.g. "folder data/pets" (the pool's description without its counts, which
+    were true only when it opened: "folder data/pets: 12 labelled in 3 classes, ...")."""
+    return pool.description.split(":", 1)[0]
 
 
 def cell_lines(session: LabelSession, key: int) -> dict[str, Any]:

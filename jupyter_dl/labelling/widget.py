@@ -11,7 +11,8 @@ page is shown in the status line (it never raises into the kernel's log); from P
 
 DOM hooks: ``.jdl-labeller`` holding ``.jdl-label-header``, ``.jdl-label-class`` buttons,
 ``.jdl-label-accept`` / ``-skip`` / ``-undo`` / ``-next`` / ``-retrain`` buttons, ``.jdl-label-new``
-(the new class field), ``.jdl-label-status``, ``.jdl-label-chart-box``.
+(the new class field), ``.jdl-label-status``, ``.jdl-label-chart-box``, and once a background fine-tune has
+started, ``.jdl-label-run-output`` (its live view; see :class:`RunOutput`).
 """
 from __future__ import annotations
 
@@ -30,6 +31,34 @@ from .session import LabelSession
 from .views import cell_lines, header_text, page_catalog, summary_html
 
 SNAPSHOT_NOTE = "Snapshot of a live %label output (the kernel is gone): run the cell again to go on labelling."
+
+
+class RunOutput:
+    """Where the background fine-tune shows its live view: an ``ipywidgets.Output`` added to the labeller
+    when the first run starts (a context manager, as the Output is).
+
+    Not among the labeller's children from the start: classic Notebook 6 with Colab's ipywidgets 7.7.1
+    (widgetsnbextension 3.6.10) cannot create an Output widget's model, and one child that cannot be
+    created stops the whole box from rendering. Added later, only the run's view is missing there.
+    """
+
+    def __init__(self, labeller: Labeller) -> None:
+        self.labeller = labeller
+        self.widget: Any = None
+
+    def __enter__(self) -> Any:
+        if self.widget is None:
+            import ipywidgets as widgets
+
+            self.widget = widgets.Output(layout=widgets.Layout(width="100%"))
+            self.widget.add_class("jdl-label-run-output")
+            self.labeller.widget.children = (*self.labeller.widget.children, self.widget)
+        return self.widget.__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        # Never the Output's own handling of an error (in a kernel it swallows it and shows a traceback): the
+        # error goes on, and the Retrainer says a refusal in the status line, the page any other error.
+        self.widget.__exit__(None, None, None)
 
 
 class Labeller(LabelSession):
@@ -75,12 +104,12 @@ class Labeller(LabelSession):
         self.status.add_class("jdl-label-status")
         self.chart = widgets.HTML()
         self.chart.add_class("jdl-label-chart-box")
-        self.run_output = widgets.Output()
+        self.run_output = RunOutput(self)
         self.retrainer = Retrainer(self, every=retrain_every, output=self.run_output, **(retrain_options or {}))
         style = widgets.HTML(live_style(token), layout=widgets.Layout(display="none"))
         self.widget = widgets.VBox([style, self.header, self.class_box,
                                     widgets.HBox([*actions, self.new_class, add]), self.grid, self.status,
-                                    self.chart, self.run_output], layout=widgets.Layout(width="100%"))
+                                    self.chart], layout=widgets.Layout(width="100%"))
         self.widget.add_class("jdl-labeller")
         self.widget.add_class(LIVE_CLASS)
         self._handle: Any = None
@@ -108,7 +137,9 @@ class Labeller(LabelSession):
             if self.page != self._drawn_page:
                 self._draw_page()
             self.grid.cells = [dict(key=key, **cell_lines(self, key)) for key in self.page]
-            if self.grid.cursor not in self.page or self.pool.item(self.grid.cursor).label is not None:
+            # Only a new page moves the cursor here. After a key the page has moved it on already, and
+            # may be keys ahead of this kernel: a cursor sent from here would arrive late and pull it back.
+            if self.grid.cursor not in self.page:
                 self.grid.cursor = next(iter(self.open_on_page()), self.page[0] if self.page else -1)
             status = self.retrainer.status if self.retrainer is not None else ""
             self.status.value = " \u00b7 ".join(html.escape(part) for part in (self.message, status) if part)
@@ -143,9 +174,25 @@ class Labeller(LabelSession):
     def __repr__(self) -> str:
         return f"<Labeller {header_text(self)}; .label(key, cls), .accept(), .undo(), .close()>"
 
+    def label(self, key: int, label: str | int) -> Any:
+        """Give image ``key`` the class ``label`` (see LabelSession.label); a cursor on it moves to the next
+        open image (from Python and the class buttons; a key press moves the page's own cursor)."""
+        change = super().label(key, label)
+        if self.grid.cursor == key:
+            self.grid.cursor = self._next_open(key)
+        return change
+
+    def _next_open(self, key: int) -> int:
+        """The first image after ``key`` on the page (wrapping) that is still open, else ``key``."""
+        page, still_open = self.page, set(self.open_on_page())
+        if key not in page:
+            return key
+        start = page.index(key)
+        return next((k for k in page[start + 1:] + page[:start] if k in still_open), key)
+
     # ------------------------------------------------------------------ from the page
     def _on_key(self, action: str, key: int, number: int) -> None:
-        handlers = {"label": lambda: self.label(key, number), "skip": lambda: self.skip(key),
+        handlers = {"label": lambda: LabelSession.label(self, key, number), "skip": lambda: self.skip(key),
                     "accept": lambda: self.accept(), "undo": self.undo, "next": self._next_page}
         self._from_page(handlers[action], nothing="Nothing to undo." if action == "undo" else "")
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 from IPython.core.error import UsageError
 from label_pools import make_pool_folder, truth
 
@@ -36,3 +37,24 @@ def test_bad_input_is_one_usage_error(shell, tmp_path, line, message):
     (empty / "unlabelled").mkdir(parents=True)
     with pytest.raises(UsageError, match=message):
         shell.run_line_magic("label", line.format(data=data, empty=empty))
+
+
+def test_arch_names_a_variable_holding_an_nn_module_for_the_embeddings_and_the_fine_tunes(shell, tmp_path):
+    from tinynet import TinyNet
+
+    data = make_pool_folder(tmp_path, per_class=4)
+    tiny = shell.user_ns["tiny"] = TinyNet(3)
+    try:
+        shell.run_line_magic("label", f"{data} --classes red,green,blue --page-size 6 --retrain-every 0 "
+                                      "--arch tiny --as tiny_labeller")
+        labeller = shell.user_ns.pop("tiny_labeller")
+        assert isinstance(tiny.fc, torch.nn.Linear)            # embedding took the head off a copy, not off tiny
+        for key in list(labeller.page):
+            labeller.label(key, truth(labeller.pool.item(key).path))
+        assert labeller.retrainer.options["arch"] is tiny       # the fine-tune trains the variable's module
+        labeller.retrainer.options.update(workers=0, bs=4, freeze_epochs=0)
+        labeller.retrainer.start()
+        labeller.retrainer.wait(120)
+        assert labeller.retrainer.points and labeller.retrainer.points[-1].run.startswith("fine-tuned:")
+    finally:
+        shell.user_ns.pop("tiny", None)

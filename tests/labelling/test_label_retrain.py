@@ -102,5 +102,5 @@ def test_a_fine_tune_takes_over_only_if_it_beats_the_suggestions_in_use(tmp_path
     assert retrainer.recent_accuracy() >= 0.9          # three flat colours: the embeddings are nearly always right
     retrainer._finish(FinishedLearner(held_out, ["blue", "green", "red"]), session.n_labelled)
     assert session.model_name.startswith("fine-tuned:") is takes_over
-    assert ("they stay" in retrainer.status) is not takes_over
+    assert ("the suggestions stay as they are" in retrainer.status) is not takes_over
     assert retrainer.points[-1].accuracy == held_out   # drawn in the chart either way

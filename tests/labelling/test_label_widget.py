@@ -91,3 +91,33 @@ def test_close_leaves_a_static_summary_with_the_counts(labeller):
     press(labeller, "label", labeller.page[0], 1)
     html = labeller.summary_html()
     assert "jdl-label-counts" in html and "labelled 1" in html
+
+
+def test_a_key_leaves_the_cursor_to_the_page_and_a_class_button_moves_it_on(labeller):
+    first, second, third = labeller.page[:3]
+    labeller.grid.cursor = first
+    press(labeller, "label", first, 1)
+    # The page moved its own cursor on at the key press and may be keys ahead: none is sent from here.
+    assert labeller.pool.item(first).label == "red" and labeller.grid.cursor == first
+    labeller.grid.cursor = second
+    labeller.class_box.children[1].click()
+    assert labeller.pool.item(second).label == "green" and labeller.grid.cursor == third
+    press(labeller, "next")
+    assert labeller.grid.cursor in labeller.page                # a new page: the cursor is on it
+
+
+def test_the_run_view_joins_the_labeller_with_the_first_run_and_a_refusal_is_said(tmp_path, shell):
+    from jupyter_dl.errors import UserInputError
+
+    data = make_pool_folder(tmp_path, per_class=4)
+    pool = open_pool(data, classes="red,green,blue")
+    labeller = Labeller(pool, vectors=colour_vectors(pool), page_size=6, retrain_every=0, show=False,
+                        retrain_options={"arch": "no_such_model_anywhere"})
+    children = labeller.widget.children
+    assert not any(type(child).__name__ == "Output" for child in children)   # classic Notebook 6 cannot make one
+    with pytest.raises(UserInputError):
+        labeller.retrainer.start()                   # in a kernel (shell), where an Output would swallow it
+    assert "could not fine-tune" in labeller.status.value
+    assert labeller.widget.children[-1] is labeller.run_output.widget
+    assert "jdl-label-run-output" in labeller.run_output.widget._dom_classes
+    labeller.close()
