@@ -30,13 +30,14 @@ def accuracy_series(outcomes: Sequence[Any], window: int = WINDOW) -> list[tuple
     return points
 
 
-def accuracy_svg(outcomes: Sequence[Any], runs: Sequence[Any], window: int = WINDOW) -> str:
-    """The chart as an ``<svg>`` element; an empty string until there is something to draw."""
+def accuracy_svg(outcomes: Sequence[Any], runs: Sequence[Any], window: int = WINDOW, labelled: int = 0) -> str:
+    """The chart as an ``<svg>`` element (its x axis up to ``labelled``, the images labelled so far, at least);
+    an empty string until there is something to draw."""
     series = accuracy_series(outcomes, window)
     runs = [run for run in runs if run.accuracy is not None]
     if not series and not runs:
         return ""
-    top_x = max([x for x, _ in series] + [run.labels for run in runs] + [1])
+    top_x = max([x for x, _ in series] + [run.labels for run in runs] + [labelled, 1])
 
     def at(x: float, y: float) -> tuple[float, float]:
         return (LEFT + (WIDTH - LEFT - RIGHT) * x / top_x, TOP + (HEIGHT - TOP - BOTTOM) * (1 - y))

@@ -2,10 +2,11 @@
 //
 // Draws one page of thumbnails (the `images` trait) with captions and looks from the `cells` trait,
 // and a cursor (the `cursor` trait, an item key). Keyboard first, while the grid has the focus:
-// arrows move the cursor, 1-9 give the cursor's image that class and move on, `a` accepts every
-// suggestion left on the page, `x` skips the image, `u` undoes, Enter shows the next page. Each key
-// becomes one message to the kernel ({action, key, number}); the label shows at once, before the
-// kernel answers, so typing is never held up by the round trip.
+// arrows move the cursor, a digit gives the cursor's image its class (the `key_map` trait: "1" the
+// first class ... "9", or each class's own digit where the classes are the digits 0-9) and moves
+// on, `a` accepts every suggestion left on the page, `x` skips the image, `u` undoes, Enter shows
+// the next page. Each key becomes one message to the kernel ({action, key, label}); the label
+// shows at once, before the kernel answers, so typing is never held up by the round trip.
 //
 // The keys must not reach the notebook's own shortcuts (JupyterLab 4.1+ binds digits, `a`, `x`...):
 // the grid carries `data-lm-suppress-shortcuts` (Lumino skips shortcuts for events from inside it),
@@ -17,7 +18,12 @@ const ACTION_KEYS = { a: "accept", x: "skip", u: "undo", Enter: "next" };
 /** The index the cursor moves to for `key` in a grid of `n` cells, `columns` wide (-1: not a move). */
 export function moveIndex(key, index, n, columns) {
   if (n === 0) return -1;
-  const step = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -columns, ArrowDown: columns }[key];
+  const step = {
+    ArrowLeft: -1,
+    ArrowRight: 1,
+    ArrowUp: -columns,
+    ArrowDown: columns,
+  }[key];
   if (step === undefined) return -1;
   const next = index + step;
   if (next < 0 || next >= n) return index;
@@ -35,12 +41,12 @@ export function nextOpen(cells, from, isOpen) {
   return from;
 }
 
-/** What a keydown means: {action, number?} or null for a key the grid leaves alone. */
-export function keyAction(event, nClasses) {
+/** What a keydown means: {action, label?} or null for a key the grid leaves alone. `keys`: [key, class] pairs. */
+export function keyAction(event, keys) {
   if (event.ctrlKey || event.metaKey || event.altKey) return null;
-  if (/^[1-9]$/.test(event.key)) {
-    const number = Number(event.key);
-    return number <= nClasses ? { action: "label", number } : { action: "none" };
+  if (/^[0-9]$/.test(event.key)) {
+    const found = keys.find(([key]) => key === event.key);
+    return found ? { action: "label", label: found[1] } : { action: "none" };
   }
   const action = ACTION_KEYS[event.key];
   if (action) return { action };
@@ -80,11 +86,18 @@ function render({ model, el }) {
   }
 
   function drawHints() {
-    const classes = model.get("classes") || [];
-    const named = classes.slice(0, 9).map((name, i) => `${i + 1} ${name}`);
-    hints.textContent = [...named, "a accept page", "x skip", "u undo", "Enter next page", "arrows move"].join(
-      " \u00b7 ",
+    const keys = model.get("key_map") || [];
+    const named = keys.map(([key, name]) =>
+      key === name ? name : `${key} ${name}`,
     );
+    hints.textContent = [
+      ...named,
+      "a accept page",
+      "x skip",
+      "u undo",
+      "Enter next page",
+      "arrows move",
+    ].join(" \u00b7 ");
   }
 
   function drawImages() {
@@ -98,7 +111,10 @@ function render({ model, el }) {
       grid.append(empty);
       return;
     }
-    grid.style.setProperty("--jdl-thumb", (model.get("thumb_size") || 128) + "px");
+    grid.style.setProperty(
+      "--jdl-thumb",
+      (model.get("thumb_size") || 128) + "px",
+    );
     for (const image of images) {
       const figure = doc.createElement("figure");
       figure.className = "jdl-cell";
@@ -125,10 +141,13 @@ function render({ model, el }) {
       const key = Number(figure.dataset.key);
       const cell = cellOf(key) || { lines: [], kind: "" };
       const typed = pending.get(key);
-      const lines = typed !== undefined ? [typed + " \u2713"] : cell.lines || [];
+      const lines =
+        typed !== undefined ? [typed + " \u2713"] : cell.lines || [];
       const kind = typed !== undefined ? "labelled" : cell.kind;
       figure.className =
-        "jdl-cell" + (kind ? " jdl-cell-" + kind : "") + (key === cursor ? " jdl-cell-cursor" : "");
+        "jdl-cell" +
+        (kind ? " jdl-cell-" + kind : "") +
+        (key === cursor ? " jdl-cell-cursor" : "");
       const caption = figure.querySelector("figcaption");
       caption.replaceChildren();
       for (const [i, line] of lines.entries()) {
@@ -155,8 +174,7 @@ function render({ model, el }) {
   }
 
   root.addEventListener("keydown", (event) => {
-    const classes = model.get("classes") || [];
-    const what = keyAction(event, Math.min(classes.length, 9));
+    const what = keyAction(event, model.get("key_map") || []);
     if (!what) return;
     event.preventDefault();
     event.stopPropagation();
@@ -164,16 +182,25 @@ function render({ model, el }) {
     const cursor = model.get("cursor");
     if (what.action === "move") {
       const keys = list.map((c) => c.key);
-      const index = moveIndex(event.key, keys.indexOf(cursor), keys.length, columns());
+      const index = moveIndex(
+        event.key,
+        keys.indexOf(cursor),
+        keys.length,
+        columns(),
+      );
       if (index >= 0) setCursor(keys[index]);
       return;
     }
     if (what.action === "none") return;
     if (what.action === "label" || what.action === "skip") {
       if (!cellOf(cursor)) return;
-      if (what.action === "label") pending.set(cursor, classes[what.number - 1]);
-      model.send({ action: what.action, key: cursor, number: what.number || 0 });
-      const next = nextOpen(list, cursor, (key) => isOpen(key) && key !== cursor);
+      if (what.action === "label") pending.set(cursor, what.label);
+      model.send({ action: what.action, key: cursor, label: what.label || "" });
+      const next = nextOpen(
+        list,
+        cursor,
+        (key) => isOpen(key) && key !== cursor,
+      );
       setCursor(next);
       return;
     }
@@ -200,7 +227,7 @@ function render({ model, el }) {
     drawCells();
   });
   model.on("change:cursor", drawCells);
-  model.on("change:classes", drawHints);
+  model.on("change:key_map", drawHints);
   drawHints();
   drawImages();
   if (model.get("autofocus")) root.focus({ preventScroll: true });

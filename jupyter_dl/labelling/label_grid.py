@@ -2,7 +2,8 @@
 
 Thumbnails go to the page once per page (``images``); captions, looks and the cursor (``cells``,
 ``cursor``) are small and change with every label, so a key press never re-sends the images. The page
-sends one message per action: ``{"action": "label", "key": k, "number": n}`` (class n, 1-based),
+sends one message per action: ``{"action": "label", "key": k, "label": "cat"}`` (``key_map`` says which
+key is which class),
 ``{"action": "skip", "key": k}``, ``{"action": "accept"}``, ``{"action": "undo"}``, ``{"action": "next"}``.
 
 DOM hooks: ``.jdl-label-grid`` (focusable, holds the keys) with ``.jdl-label-keys`` (the key hints) and
@@ -44,7 +45,8 @@ class LabelGrid(anywidget.AnyWidget):
 
     images = traitlets.List(traitlets.Dict()).tag(sync=True)    # {key, src, title}: once per page
     cells = traitlets.List(traitlets.Dict()).tag(sync=True)     # {key, lines, kind, open, label}
-    classes = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    key_map = traitlets.List(traitlets.List(traitlets.Unicode())).tag(sync=True)  # [key, class name] pairs; not
+    # "keys": ipywidgets.Widget.keys lists the synced traits, and a trait of that name breaks the widget
     cursor = traitlets.Int(-1).tag(sync=True)                   # the item key the keys act on
     thumb_size = traitlets.Int(128).tag(sync=True)
     autofocus = traitlets.Bool(True).tag(sync=True)
@@ -52,11 +54,11 @@ class LabelGrid(anywidget.AnyWidget):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._handlers: list[Callable[[str, int, int], None]] = []
+        self._handlers: list[Callable[[str, int, str], None]] = []
         self.on_msg(self._on_page_message)
 
-    def on_action(self, handler: Callable[[str, int, int], None]) -> None:
-        """``handler(action, key, number)`` for every key press or click the page sends."""
+    def on_action(self, handler: Callable[[str, int, str], None]) -> None:
+        """``handler(action, key, label)`` for every key press or click the page sends (label: "" but for "label")."""
         self._handlers.append(handler)
 
     def _on_page_message(self, _widget: Any, content: Any, _buffers: Any = None) -> None:
@@ -64,8 +66,8 @@ class LabelGrid(anywidget.AnyWidget):
             return
         try:
             key = int(content.get("key", self.cursor))
-            number = int(content.get("number", 0))
         except (TypeError, ValueError):
             return
+        label = str(content.get("label") or "")
         for handler in list(self._handlers):
-            handler(str(content["action"]), key, number)
+            handler(str(content["action"]), key, label)

@@ -129,6 +129,14 @@ class LabelSession:
             return self._model[0]
         return f"embeddings:{self.found.method}" if self.found is not None else "embeddings"
 
+    def key_classes(self) -> list[tuple[str, str]]:
+        """Which key labels which class: the digit keys in class order ("1" the first class ... "9"), or,
+        where every class is named by a single digit (digits 0-9), each class's own digit."""
+        classes = self.pool.classes
+        if classes and all(len(name) == 1 and name.isdigit() for name in classes):
+            return [(name, name) for name in sorted(classes)]
+        return [(str(number), name) for number, name in enumerate(classes[:9], 1)]
+
     def suggestion(self, key: int) -> Suggestion | None:
         """The suggested label of item ``key`` (None before the first labels, or for an unreadable image)."""
         row = self._row.get(int(key))

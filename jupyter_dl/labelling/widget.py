@@ -133,7 +133,7 @@ class Labeller(LabelSession):
             self.header.value = f"<b>%label</b> {html.escape(header_text(self))}"
             if [b.description for b in self.class_box.children] != self._class_button_names():
                 self.class_box.children = [self._class_button(i, name) for i, name in enumerate(self.classes)]
-            self.grid.classes = self.classes
+            self.grid.key_map = [[key, name] for key, name in self.key_classes()]
             if self.page != self._drawn_page:
                 self._draw_page()
             self.grid.cells = [dict(key=key, **cell_lines(self, key)) for key in self.page]
@@ -143,7 +143,8 @@ class Labeller(LabelSession):
                 self.grid.cursor = next(iter(self.open_on_page()), self.page[0] if self.page else -1)
             status = self.retrainer.status if self.retrainer is not None else ""
             self.status.value = " \u00b7 ".join(html.escape(part) for part in (self.message, status) if part)
-            self.chart.value = accuracy_svg(self.outcomes, self.retrainer.points if self.retrainer is not None else [])
+            self.chart.value = accuracy_svg(self.outcomes, self.retrainer.points if self.retrainer is not None else [],
+                                            labelled=self.n_labelled)
         self.snapshot.changed()
 
     def _draw_page(self) -> None:
@@ -158,7 +159,7 @@ class Labeller(LabelSession):
     def summary_html(self) -> str:
         """The static view: header, counts per class and the chart (the snapshot, and after close)."""
         with self.lock:
-            return summary_html(self, accuracy_svg(self.outcomes, self._retrainer().points))
+            return summary_html(self, accuracy_svg(self.outcomes, self._retrainer().points, labelled=self.n_labelled))
 
     def close(self) -> None:
         """Close the widgets and leave the static summary (it survives saving and needs no kernel)."""
@@ -191,8 +192,8 @@ class Labeller(LabelSession):
         return next((k for k in page[start + 1:] + page[:start] if k in still_open), key)
 
     # ------------------------------------------------------------------ from the page
-    def _on_key(self, action: str, key: int, number: int) -> None:
-        handlers = {"label": lambda: LabelSession.label(self, key, number), "skip": lambda: self.skip(key),
+    def _on_key(self, action: str, key: int, label: str) -> None:
+        handlers = {"label": lambda: LabelSession.label(self, key, label), "skip": lambda: self.skip(key),
                     "accept": lambda: self.accept(), "undo": self.undo, "next": self._next_page}
         self._from_page(handlers[action], nothing="Nothing to undo." if action == "undo" else "")
 
@@ -242,9 +243,9 @@ class Labeller(LabelSession):
         return button
 
     def _class_button_names(self) -> list[str]:
-        return [f"{i} {name}" if i <= 9 else name for i, name in enumerate(self.classes, 1)]
+        key_of = {name: key for key, name in self.key_classes()}
+        return [name if key_of.get(name, name) == name else f"{key_of[name]} {name}" for name in self.classes]
 
     def _class_button(self, index: int, name: str) -> Any:
-        number = index + 1
         return self._button(self._class_button_names()[index], f"label the image under the cursor {name!r}",
-                            "jdl-label-class", lambda: self.label(self._cursor(), number))
+                            "jdl-label-class", lambda: self.label(self._cursor(), name))

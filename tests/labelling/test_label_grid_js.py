@@ -41,7 +41,8 @@ globalThis.Jupyter = { keyboard_manager: km };
 const keys = [1, 2, 3, 4, 5, 6];
 const images = keys.map((k) => ({ key: k, src: "data:image/jpeg;base64,AAAA", title: k + ".png" }));
 const cells = keys.map((k) => ({ key: k, lines: ["cat?", "90%%"], kind: "suggested", open: true, label: null }));
-const model = makeModel({ images, cells, classes: ["cat", "dog"], cursor: 1, thumb_size: 64, autofocus: true });
+const model = makeModel({ images, cells, key_map: [["1", "cat"], ["2", "dog"]], cursor: 1, thumb_size: 64,
+                          autofocus: true });
 const el = new El("div", doc);
 mod.render({ model, el });
 const root = el.children[0];
@@ -75,7 +76,8 @@ results.confirmed = caption(1);
 root.listeners.blur();
 results.managerBack = km.on;
 results.helpers = { move: [moveIndex("ArrowRight", 5, 6, 3), moveIndex("ArrowUp", 1, 6, 3), moveIndex("Tab", 0, 6, 3)],
-                    next: nextOpen(cells, 6, (k) => k !== 1), action: keyAction({ key: "5" }, 2) };
+                    next: nextOpen(cells, 6, (k) => k !== 1), action: keyAction({ key: "5" }, [["1", "cat"]]),
+                    digits: keyAction({ key: "0" }, [["0", "0"], ["1", "1"]]) };
 console.log(JSON.stringify(results));
 """
 
@@ -94,7 +96,7 @@ def test_the_grid_takes_the_focus_and_keeps_the_keys_from_the_notebook(results):
 
 def test_a_digit_labels_the_cursor_at_once_and_moves_on(results):
     typed = results["typed"]
-    assert typed["sent"] == {"action": "label", "key": 1, "number": 2}
+    assert typed["sent"] == {"action": "label", "key": 1, "label": "dog"}
     assert typed["caption"] == "dog \u2713" and typed["cursor"] == 2
     assert typed["stopped"] == 1 and typed["prevented"] == 1
     assert results["confirmed"] == "dog \u2713"
@@ -105,7 +107,7 @@ def test_arrows_move_by_cell_and_by_row(results):
 
 
 def test_action_keys_send_their_action(results):
-    assert results["skip"] == {"action": "skip", "key": 4, "number": 0}
+    assert results["skip"] == {"action": "skip", "key": 4, "label": ""}
     assert results["actions"] == [{"action": "accept"}, {"action": "undo"}, {"action": "next"}]
 
 
@@ -115,4 +117,5 @@ def test_modified_and_unused_keys_are_left_alone(results):
 
 
 def test_helpers(results):
-    assert results["helpers"] == {"move": [5, 1, -1], "next": 2, "action": {"action": "none"}}
+    assert results["helpers"] == {"move": [5, 1, -1], "next": 2, "action": {"action": "none"},
+                                  "digits": {"action": "label", "label": "0"}}
