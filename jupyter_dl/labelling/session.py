@@ -87,6 +87,7 @@ class LabelSession:
                                  "could be read (see .skipped); put readable images in the pool.")
         self._model: tuple[str, np.ndarray, list[str]] | None = None   # (name, probabilities by row, its classes)
         self._pass_over: set[int] = set()      # skipped this session: shown again only after the rest
+        self._left_open: set[int] = set()      # shown on a page that was turned without labelling them
         self._changes: list[tuple[Any, list[int]]] = []   # (LabelChange, the page it was made on)
         self.outcomes: list[Outcome] = []
         self.found: Suggestions | None = None
@@ -219,14 +220,21 @@ class LabelSession:
         return name
 
     def turn_page(self) -> list[int]:
-        """Show the next page: the most useful unlabelled images, skipped ones last; [] when all are done."""
+        """Show the next page: the most useful unlabelled images not shown yet, then those left open on
+        earlier pages, skipped ones last; [] when all are done."""
         with self.lock:
             found = self.found
             order = found.order.tolist() if found is not None else []
             keys = [int(self._keys[row]) for row in order]
-            fresh = [key for key in keys if key not in self._pass_over]
+            # "Next page" means other images: the ones a turned page left open come after those not yet
+            # shown (and before the skipped ones), so a page never comes back unchanged.
+            self._left_open |= set(self.open_on_page()) - self._pass_over
+            fresh = [key for key in keys if key not in self._pass_over and key not in self._left_open]
+            seen = [key for key in keys if key in self._left_open and key not in self._pass_over]
             later = [key for key in keys if key in self._pass_over]
-            page = (fresh + later)[:self.page_size]
+            if not fresh:  # every image was shown once: start over with the ones left open
+                self._left_open.clear()
+            page = (fresh + seen + later)[:self.page_size]
             # Grouped by suggested class, so a wrong suggestion stands out among its neighbours.
             position = {key: i for i, key in enumerate(page)}
             self.page = sorted(page, key=lambda key: (self._suggested_index(key), position[key]))

@@ -174,3 +174,13 @@ def test_a_csv_pool_gets_its_empty_label_cells_written_and_undo_restores_the_byt
     assert f"{session.pool.item(key).path.name},{truth(session.pool.item(key).path)}" in table.read_text()
     session.undo()
     assert table.read_bytes() == before
+
+
+def test_next_page_shows_other_images_even_when_none_was_labelled(tmp_path):
+    _, session = session_for(tmp_path, per_class=4, page_size=4)
+    seen = []
+    for _ in range(3):
+        seen.append(set(session.page))
+        session.turn_page()
+    assert len(set.union(*seen)) == 12                   # three pages, twelve different images
+    assert set(session.turn_page()) <= set.union(*seen)  # then round again
