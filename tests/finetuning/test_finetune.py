@@ -101,8 +101,8 @@ def test_export_and_load_give_identical_predictions(folder, tmp_path):
     loaded = jupyter_dl.load_learner(path)
     assert loaded.classes == learn.classes and loaded.size == 32
     assert loaded.history == learn.history
-    expected = learn._probabilities(images, bs=8)
-    assert torch.allclose(loaded._probabilities(images, bs=8), expected, atol=1e-5)
+    expected = learn.probabilities(images, bs=8)
+    assert torch.allclose(loaded.probabilities(images, bs=8), expected, atol=1e-5)
     payload = torch.load(path, weights_only=True)          # nothing but tensors and JSON
     assert str(folder) not in payload["meta"]               # no paths of this machine
 
