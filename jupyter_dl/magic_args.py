@@ -172,6 +172,15 @@ def training_options(args: Any) -> dict[str, Any]:
                 **data_source_options(args))
 
 
+def finetune_options(args: Any) -> dict[str, Any]:
+    """%finetune's options as :func:`~jupyter_dl.finetuning.finetune` keywords (also the command line's)."""
+    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    return dict(epochs=args.epochs, freeze_epochs=args.freeze_epochs,
+                lr=parse_lr(args.lr) if args.lr is not None else None, metrics=metrics, train_bn=not args.no_train_bn,
+                background=args.background, auto_bs=args.auto_bs, resume=unquote(args.resume), quiet=args.quiet,
+                devices=unquote(args.devices), sync_bn=args.sync_bn, **training_options(args))
+
+
 # What a magic shows when its DATA (or TARGET) is missing: two examples each.
 EXAMPLES = {
     "finetune": ("%finetune sample --epochs 3 --size 64", "%finetune resnet34 data/pets --epochs 5 --aug flip"),

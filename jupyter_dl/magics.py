@@ -19,9 +19,9 @@ from .magic_args import (
     data_source_arguments,
     data_source_options,
     exact_options,
+    finetune_options,
     one_word,
     parse_line,
-    parse_lr,
     split_positionals,
     training_arguments,
     training_options,
@@ -58,6 +58,10 @@ class DLMagics(Magics):
               help="freeze BatchNorm layers with the body in the frozen phase (faster; fastai trains them)")
     @argument("--metrics", default="accuracy",
               help="comma-separated: accuracy, error_rate, f1 (default accuracy)")
+    @argument("--devices", default=None, metavar="N",
+              help="train in several processes with torch.distributed: N GPUs of this machine, or cpu:N CPU "
+                   "processes; --bs is then per process (default: one device)")
+    @argument("--sync-bn", action="store_true", help="with --devices N: BatchNorm statistics over all GPUs")
     @argument("--resume", default=None, metavar="RUN",
               help="go on with a stopped or crashed run from the state its folder saved at its last epoch end, "
                    "with that run's settings: its name as %%runs lists it, or its folder")
@@ -75,18 +79,12 @@ class DLMagics(Magics):
         args = parse_line(self.finetune, line, "finetune")
         check_name(args.as_)
         arch, data = split_positionals(args.words, "finetune")
-        metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
         from .finetuning import api
 
         # finetune() stores the learner as --as itself, and gives the variable its previous value back
         # when the run finishes no epoch: nothing to assign here.
         with usage_errors(self.finetune):
-            api.finetune(
-                data, arch=arch, epochs=args.epochs, freeze_epochs=args.freeze_epochs,
-                lr=parse_lr(args.lr) if args.lr is not None else None, metrics=metrics, train_bn=not args.no_train_bn,
-                background=args.background, auto_bs=args.auto_bs, resume=unquote(args.resume),
-                quiet=args.quiet, namespace=self.user_ns, learner_name=args.as_, **training_options(args),
-            )
+            api.finetune(data, arch=arch, **finetune_options(args), namespace=self.user_ns, learner_name=args.as_)
 
     @exact_options
     @magic_arguments()

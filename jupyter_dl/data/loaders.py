@@ -111,9 +111,30 @@ class CachedImageLoader:
         self.n = int(pixels.shape[0])
         self.generator = torch.Generator().manual_seed(seed)  # CPU: permutations index the host cache
         self._pin = self.device.type == "cuda" and self.pixels.device.type == "cpu"
+        self.rank, self.world = 0, 1  # one process of a multi-process job reads only its share (see shard)
+
+    def shard(self, rank: int, world: int) -> None:
+        """Read only the share of process ``rank`` of ``world``, as DistributedSampler does.
+
+        Training: every process draws the same seeded permutation each epoch and takes every
+        ``world``-th item of it from ``rank`` on, all shares equal (the remainder left out that epoch);
+        so every process has the same number of batches. Validation (fixed order): items ``rank``,
+        ``rank + world``, ... so that the shares together are the whole set, each item once.
+        """
+        self.rank, self.world = rank, world
+        self.drop_last = _drop_last(self.shuffle, self._count(), self.bs)
+
+    def _count(self) -> int:
+        """Items this process reads per epoch."""
+        if self.world == 1:
+            return self.n
+        if self.shuffle:
+            return self.n // self.world
+        return len(range(self.rank, self.n, self.world))
 
     def __len__(self) -> int:
-        return self.n // self.bs if self.drop_last else math.ceil(self.n / self.bs)
+        n = self._count()
+        return n // self.bs if self.drop_last else math.ceil(n / self.bs)
 
     @property
     def batch_size(self) -> int:
@@ -123,7 +144,7 @@ class CachedImageLoader:
     def set_batch_size(self, bs: int) -> None:
         """Batches of ``bs`` from the next epoch on; whether to drop the last partial batch is decided again."""
         self.bs = bs
-        self.drop_last = _drop_last(self.shuffle, self.n, bs)
+        self.drop_last = _drop_last(self.shuffle, self._count(), bs)
 
     @property
     def n_items(self) -> int:
@@ -132,11 +153,15 @@ class CachedImageLoader:
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
         order = torch.randperm(self.n, generator=self.generator) if self.shuffle else None
+        if self.world > 1:
+            n = self._count()
+            order = order[self.rank: n * self.world: self.world] if order is not None else torch.arange(
+                self.rank, self.n, self.world)
         if order is not None:
             order_on_device = order.to(self.device)  # one upload per epoch, sliced per batch for labels
             order_for_pixels = order_on_device if self.pixels.device == order_on_device.device else order
         for batch in range(len(self)):
-            start, stop = batch * self.bs, min(self.n, (batch + 1) * self.bs)
+            start, stop = batch * self.bs, min(self._count(), (batch + 1) * self.bs)
             if order is None:
                 pixels, labels = self._slice(start, stop), self.labels[start:stop]
             else:

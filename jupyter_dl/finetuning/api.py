@@ -13,6 +13,7 @@ from typing import Any
 
 from ..checks import check_count
 from ..errors import UserInputError
+from ..train.distributed.devices import parse_devices
 from .build import assemble_learner
 from .target import Target
 
@@ -35,7 +36,7 @@ def build_learner(data: Any, arch: Any = None, *, namespace: dict[str, Any] | No
 def finetune(data: Any, arch: Any = None, *, epochs: int = 1, freeze_epochs: int = 1,
              lr: float | str | None = None, train_bn: bool = True, background: bool = False,
              quiet: bool = False, auto_bs: bool = False, resume: str | os.PathLike | None = None,
-             **options: Any):
+             devices: str | int | None = None, sync_bn: bool = False, **options: Any):
     """Fine-tune a pretrained image classifier on ``data`` and return the learner.
 
     ``data``: a folder (one sub-folder per class, or ``train/`` + ``valid/``), a CSV
@@ -53,6 +54,9 @@ def finetune(data: Any, arch: Any = None, *, epochs: int = 1, freeze_epochs: int
     learner keeps the weights it had before the phase that failed.
     ``resume``: a run (its name as ``%runs`` lists it, or its folder) to go on with from the state
     its folder saved at its last epoch end, with its own settings (see :mod:`.resume` for the rules).
+    ``devices``: train in several processes with torch.distributed: ``2`` (GPUs of this machine) or
+    ``"cpu:2"`` (CPU processes); ``bs`` is then per process. ``sync_bn``: BatchNorm statistics over
+    all GPUs (:mod:`.multi_device`).
     Other options: see :func:`build_learner` (bs, size, valid_pct, seed, metrics, device,
     precision, workers, weights, pretrained, label_col, path_col, label_re, augment).
 
@@ -68,6 +72,7 @@ def finetune(data: Any, arch: Any = None, *, epochs: int = 1, freeze_epochs: int
     if isinstance(lr, (int, float)) and lr <= 0:
         raise UserInputError(f"lr must be positive, not {lr!r}.")
     namespace = options.get("namespace")
+    shared = _check_devices(data, arch, devices, sync_bn, lr=lr, resume=resume, auto_bs=auto_bs, options=options)
     target = Target(namespace, options.get("learner_name", "learn")) if namespace is not None else None
     if resume is not None:
         from .resume import prepare_resume
@@ -77,6 +82,12 @@ def finetune(data: Any, arch: Any = None, *, epochs: int = 1, freeze_epochs: int
         learner, resumed, plan = prepare_resume(resume, data, arch, given=given, options={**options, "quiet": quiet})
     else:
         learner = assemble_learner(data, arch, quiet=quiet, **options)
+    if devices is not None:
+        from .multi_device import BUILD_OPTIONS
+
+        learner.devices, learner.shared_data, learner.sync_bn = parse_devices(devices), shared, sync_bn
+        learner.shared_options = {k: v for k, v in options.items() if k in BUILD_OPTIONS}
+        learner.config["devices"] = str(learner.devices)
     if target is not None:
         learner.keep_in(target)
     epochs_before = len(learner.history)
@@ -104,6 +115,36 @@ def finetune(data: Any, arch: Any = None, *, epochs: int = 1, freeze_epochs: int
 
         show_summary(learner)
     return learner
+
+
+def _check_devices(data: Any, arch: Any, devices: str | int | None, sync_bn: bool, *, lr: Any, resume: Any,
+                   auto_bs: bool, options: dict[str, Any]) -> str | None:
+    """Check ``devices`` and what goes with it before any data is read; the data as the workers open it.
+
+    The kernel's own learner (whose cache the workers read) stays on the CPU, or the first GPU
+    when this kernel already uses CUDA: launching never initialises CUDA in the kernel.
+    """
+    if devices is None:
+        if sync_bn:
+            raise UserInputError("--sync-bn synchronises BatchNorm over several GPUs: use it with --devices N.")
+        return None
+    from .multi_device import shareable_arch, shareable_data
+
+    plan = parse_devices(devices)
+    for given, why in ((lr == "find", "--lr find runs the LR finder in this kernel: run %lr_find first and pass "
+                                      "its suggestion as --lr"),
+                       (resume is not None, "--resume goes on with a run on one device: leave out --devices"),
+                       (auto_bs, "--auto-bs tries batch sizes on one device: pass --bs (per process) instead")):
+        if given:
+            raise UserInputError(f"{why}.")
+    if options.get("device", "auto") != "auto":
+        raise UserInputError(f"--device and --devices both say where to train: give only --devices {devices}.")
+    shared = shareable_data(data, options.get("namespace"))
+    shareable_arch(arch)
+    import torch
+
+    options["device"] = "cuda:0" if plan.kind == "cuda" and torch.cuda.is_initialized() else "cpu"
+    return shared
 
 
 def _train(learner: Any, *, epochs: int, freeze_epochs: int, lr: float | str | None, quiet: bool, train_bn: bool,

@@ -6,6 +6,8 @@ working with after the one-line fine-tune, so every method a fastai user would
 reach for is here: ``predict``, ``fit``, ``fine_tune``, ``lr_find``,
 ``export`` and :func:`load_learner`. Every run keeps its best weights and its
 state in its run folder as it goes (:mod:`.run_files`), so nothing trained is lost.
+With ``devices`` set (``--devices``), ``fine_tune`` and ``fit`` train in several processes
+(:mod:`.multi_device`). A little over 400 lines: the learner is the one object users hold.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from ..data.transforms import BatchTransform
 from ..errors import UserInputError
 from ..models.registry import ModelBundle, create_model, rebuild_model
 from ..train.device import resolve_device
+from ..train.distributed.devices import DevicePlan
 from ..train.freezing import freeze, unfreeze
 from ..train.lr_finder import lr_find as lr_find_sweep
 from ..train.oom import OomGuard
@@ -33,6 +36,7 @@ from ..train.runlog import LOG_NAME, MODEL_NAME
 from ..train.trainer import Trainer
 from ..ui.output import show_summary_text
 from .export import export_meta, find_model_file, read_export, write_export
+from .multi_device import train_on_devices
 from .run_files import ResumedRun
 from .session import RunSession
 from .target import Target
@@ -67,6 +71,11 @@ class Learner:
         # (an existing path made absolute) and its resolved source; None when loaded from a file.
         self.data: Any = None
         self.source: Any = None
+        # --devices: train in several processes (multi_device.py); the data as they open it; --sync-bn.
+        self.devices: DevicePlan | None = None
+        self.shared_data: str | None = None
+        self.shared_options: dict[str, Any] = {}
+        self.sync_bn = False
 
     # ----------------------------------------------------------------- basics
     @property
@@ -296,6 +305,9 @@ class Learner:
             options["lr"] = lr
 
         def body(note) -> str:
+            if self.devices is not None:
+                return train_on_devices(self, "fine_tune", {"epochs": epochs, "freeze_epochs": freeze_epochs,
+                                                            **options})
             guard = self._oom_guard(loaders, auto_bs, note)
             return fine_tune_recipe(self.trainer, loaders.train, loaders.valid, self.layer_groups(),
                                     epochs=epochs, freeze_epochs=freeze_epochs, fit=guard.fit_one_cycle,
@@ -322,6 +334,9 @@ class Learner:
         lrs = discriminative_lrs(head_lr, len(groups), DEFAULT_BODY_LR_RATIO)
 
         def body(note) -> str:
+            if self.devices is not None:
+                return train_on_devices(self, "fit", {"epochs": epochs, "lr": head_lr,
+                                                      "body_lr_ratio": DEFAULT_BODY_LR_RATIO})
             self.unfreeze()
             guard = self._oom_guard(loaders, auto_bs, note)
             return guard.fit_one_cycle(loaders.train, loaders.valid, epochs, lrs, param_groups=groups,

@@ -15,7 +15,11 @@ epoch records and the FIT_END event, so the views and the run log show them.
 A fit can start part-way (``resume``, see ``checkpoint.py``): at a later epoch of its schedule,
 with the optimizer's saved state, so a run killed after an epoch goes on where it was.
 
-One idea, the loop, in one file (a little over 400 lines) so that a fit reads top to bottom:
+With ``parallel`` set (one rank of a multi-process job, ``distributed/ranks.py``) the same loop runs its
+steps in DistributedDataParallel, agrees with the other ranks on when to stop, and computes the epoch's
+numbers over all ranks' items.
+
+One idea, the loop, in one file (about 500 lines) so that a fit reads top to bottom:
 :meth:`Trainer.fit_one_cycle` -> ``_run_epoch`` -> ``_train_step``, as nanoGPT's ``train.py`` does.
 """
 from __future__ import annotations
@@ -24,7 +28,7 @@ import math
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import torch
 from torch import nn
@@ -43,6 +47,9 @@ from .schedule import OneCycle, step_pos
 from .seed import seed_everything
 from .stopping import SigintRequestsStop, StopFlag
 from .timing import DataTiming, describe_loader, step_timer
+
+if TYPE_CHECKING:
+    from .distributed.ranks import RankGroup
 
 Batches = Iterable  # an iterable of (x, y) tensor pairs, iterable once per epoch, with __len__
 
@@ -89,6 +96,9 @@ class Trainer:
         self._timer = step_timer(self.device)
         # The largest fit peak so far ({"peak_memory", "peak_memory_kind", "memory_total"}; see memory.py).
         self.peak_memory: dict | None = None
+        # One rank of a multi-process job (train/distributed/ranks.py), or None: one process.
+        self.parallel: RankGroup | None = None
+        self._ddp: nn.Module | None = None  # the model in DistributedDataParallel while a fit of a rank runs
 
     # ----------------------------------------------------------------- public API
     def fit_one_cycle(self, train: Batches, valid: Batches | None, epochs: int,
@@ -132,6 +142,8 @@ class Trainer:
             scaler.load_state_dict(resume.scaler)
         self.optimizer, self.scaler = opt.optimizer, scaler
         self._fit_origin = (phase, epochs, len(self.history) - start)
+        # Per fit, after freezing: DDP registers exactly the parameters this phase trains.
+        self._ddp = self.parallel.wrap(self.model) if self.parallel is not None else None
         self.losses.restart_smoothing()
         self.losses.reserve((epochs - start) * n_batches)
         self._timer.start_fit()
@@ -245,6 +257,11 @@ class Trainer:
         """Whether a stop request is pending (the end of a fit clears it)."""
         return self._stop.is_set()
 
+    @property
+    def stop_reason(self) -> str | None:
+        """Why the pending stop was asked for ("user", "interrupted"); None when none is pending."""
+        return self._stop.reason if self._stop.is_set() else None
+
     def evaluate(self, loader: Batches) -> dict:
         """Loss and metrics over ``loader``: {"valid_loss", <metric>..., "preds": probs (CPU), "targets" (CPU)}."""
         outputs = self._collect_outputs(loader, stoppable=False)
@@ -280,7 +297,7 @@ class Trainer:
         """Train one epoch and validate; the epoch record, or None when a stop was requested."""
         epoch = len(self.history) + 1
         self._where = (epoch, 0)
-        if self._stop.is_set():
+        if self._stop_now():
             return None
         self.bus.emit(EPOCH_START, self, phase=phase, epoch=epoch, epochs=epochs, epoch_in_fit=index + 1)
         started = time.perf_counter()
@@ -307,15 +324,20 @@ class Trainer:
             self._where = (epoch, batch)
             self.bus.emit(BATCH_END, self, phase=phase, epoch=epoch, batch=batch, n_batches=n_batches,
                           step=step, total_steps=total_steps, lr=lrs[-1], lrs=lrs, mom=mom, bs=bs)
-            if self._stop.is_set():  # the batch boundary: the step above is complete
+            if self._stop_now():  # the batch boundary: the step above is complete
                 return None
             timer.step_done()  # the subscribers' time above counts as compute; next() follows
         if n_seen == 0:
             raise UserInputError("The training data yielded no batches: give it at least one full batch of items.")
         values = {"train_loss": loss_sum / n_seen}
+        if self.parallel is not None:  # the mean over every rank's items
+            loss_sum, n_all = self.parallel.sum([loss_sum, torch.tensor(float(n_seen), device=self.device)])
+            values["train_loss"] = loss_sum / n_all
         if valid is not None:
-            outputs = self._collect_outputs(valid, stoppable=True)
-            if self._stop.is_set():
+            outputs = self._collect_outputs(valid, stoppable=self.parallel is None)
+            if self.parallel is not None:
+                outputs = self._whole_validation(outputs)
+            if self._stop_now():
                 return None
             if outputs is not None:
                 loss, logits, targets = outputs
@@ -354,7 +376,7 @@ class Trainer:
     def _train_step(self, x, y, optimizer: torch.optim.Optimizer, scaler, params: list) -> torch.Tensor:
         """One optimizer step; returns the detached loss (still on the device)."""
         with self._autocast():
-            out = self.model(x)
+            out = (self._ddp if self._ddp is not None else self.model)(x)
         loss = self.loss_fn(out.float(), y)
         optimizer.zero_grad(set_to_none=True)
         if scaler is not None:
@@ -395,6 +417,25 @@ class Trainer:
             return None
         return loss_sum / n_seen, torch.cat(outs), torch.cat(targets)
 
+    def _stop_now(self) -> bool:
+        """Whether to stop at this boundary; with several ranks, all of them agree (one tiny all-reduce)."""
+        if self.parallel is None:
+            return self._stop.is_set()
+        reason = self.parallel.agree_to_stop(self.stop_reason)
+        if reason is not None:
+            self._stop.request(reason)
+        return reason is not None
+
+    def _whole_validation(self, outputs):
+        """(mean loss, logits, targets) of every rank's share of the validation set together, on each rank."""
+        if outputs is None:  # the sharded loader gives every rank at least one item
+            raise UserInputError("A process got no validation items: use fewer --devices or more validation data.")
+        loss, logits, targets = outputs
+        parallel = cast("RankGroup", self.parallel)
+        n_local = torch.tensor(float(targets.shape[0]), device=self.device)
+        loss_sum, n_all = parallel.sum([loss * n_local, n_local])
+        return loss_sum / n_all, parallel.gather_rows(logits), parallel.gather_rows(targets)
+
     @staticmethod
     def _read_floats(values: dict) -> dict:
         """Device scalars -> Python floats in one transfer."""
@@ -405,6 +446,7 @@ class Trainer:
     def _finish(self) -> None:
         """Leave the trainer ready for the next fit: no optimizer, no pending stop, eval mode."""
         self.optimizer = self.scaler = None
+        self._ddp = None
         self._fit_origin = None
         self._stop.clear()
         self.model.eval()
