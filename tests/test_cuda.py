@@ -70,3 +70,13 @@ def test_the_mistakes_explorer_on_the_gpu_agrees_with_training():
     matrix = interp.confusion_matrix()
     assert sum(map(sum, matrix)) == len(interp.predictions)
     assert all(0.0 <= p.confidence <= 1.0 and p.loss >= 0.0 for p in interp.predictions)
+
+
+def test_devices_launch_after_this_process_has_used_cuda():
+    """The classic notebook failure (a forked child of a CUDA process cannot use CUDA) cannot happen: spawn."""
+    torch.zeros(1, device="cuda")  # the kernel has initialised CUDA
+    assert torch.cuda.is_initialized()
+    learn = jupyter_dl.finetune("sample", "test_efficientnet", pretrained=False, size=32, epochs=1, freeze_epochs=0,
+                                bs=32, devices=1, quiet=True)
+    assert learn.status == "finished" and learn.ranks == {"processes": 1, "same_weights": True}
+    assert learn.device.type == "cuda"  # the kernel already used CUDA: the learner comes back on its first GPU

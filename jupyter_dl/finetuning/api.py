@@ -88,6 +88,7 @@ def finetune(data: Any, arch: Any = None, *, epochs: int = 1, freeze_epochs: int
         learner.devices, learner.shared_data, learner.sync_bn = parse_devices(devices), shared, sync_bn
         learner.shared_options = {k: v for k, v in options.items() if k in BUILD_OPTIONS}
         learner.config["devices"] = str(learner.devices)
+        learner.config["device"] = learner.devices.describe()  # what the summary names: "2 GPUs", not the kernel's
     if target is not None:
         learner.keep_in(target)
     epochs_before = len(learner.history)
@@ -131,6 +132,9 @@ def _check_devices(data: Any, arch: Any, devices: str | int | None, sync_bn: boo
     from .multi_device import shareable_arch, shareable_data
 
     plan = parse_devices(devices)
+    if sync_bn and plan.kind != "cuda":
+        raise UserInputError(f"--sync-bn synchronises BatchNorm over GPUs (NCCL); --devices {devices} trains on the "
+                             "CPU: leave out --sync-bn.")
     for given, why in ((lr == "find", "--lr find runs the LR finder in this kernel: run %lr_find first and pass "
                                       "its suggestion as --lr"),
                        (resume is not None, "--resume goes on with a run on one device: leave out --devices"),
@@ -140,7 +144,7 @@ def _check_devices(data: Any, arch: Any, devices: str | int | None, sync_bn: boo
     if options.get("device", "auto") != "auto":
         raise UserInputError(f"--device and --devices both say where to train: give only --devices {devices}.")
     shared = shareable_data(data, options.get("namespace"))
-    shareable_arch(arch)
+    shareable_arch(arch, options.get("namespace"))
     import torch
 
     options["device"] = "cuda:0" if plan.kind == "cuda" and torch.cuda.is_initialized() else "cpu"

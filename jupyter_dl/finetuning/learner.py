@@ -76,6 +76,7 @@ class Learner:
         self.shared_data: str | None = None
         self.shared_options: dict[str, Any] = {}
         self.sync_bn = False
+        self.ranks: dict[str, Any] | None = None  # after a --devices run: {"processes": N, "same_weights": bool}
 
     # ----------------------------------------------------------------- basics
     @property

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,10 +74,17 @@ def shareable_data(data: Any, namespace: dict[str, Any] | None) -> str:
                          f"{advice}.")
 
 
-def shareable_arch(arch: Any) -> str | None:
+def shareable_arch(arch: Any, namespace: dict[str, Any] | None = None) -> str | None:
     """ARCH as every process can build it: a model name (or None: the default)."""
-    if arch is None or isinstance(arch, str):
-        return arch
+    from ..data.sources import lookup_name
+
+    if isinstance(arch, str):
+        found, value = lookup_name(arch, namespace)
+        if not found or isinstance(value, str):
+            return value if found else arch
+        arch = value
+    if arch is None:
+        return None
     raise UserInputError(f"--devices builds the model in separate processes, which cannot see a "
                          f"{type(arch).__name__} object in this notebook: pass a timm or torchvision model name "
                          "(e.g. resnet34), or train on one device.")
@@ -107,19 +115,15 @@ def train_on_devices(learner: Any, call: str, arguments: dict[str, Any]) -> str:
     status, final = None, None
     try:
         while True:
-            for message in group.messages(timeout=0.05):
-                if message[0] == FINISHED:
-                    status, final = message[1], message[2]
-                elif message[0] != FAILED:
-                    mirror.apply(message)
+            finished = [m for m in group.messages(timeout=0.05) if _relay(m, mirror)]
             if trainer.stop_requested:
                 group.request_stop(trainer.stop_reason or "user")
-            if group.poll():
-                for message in group.messages(timeout=0.2):  # what rank 0 sent just before it ended
-                    if message[0] == FINISHED:
-                        status, final = message[1], message[2]
-                    elif message[0] != FAILED:
-                        mirror.apply(message)
+            if group.poll():  # then what rank 0 sent just before it ended
+                finished += [m for m in group.messages(timeout=0.2) if _relay(m, mirror)]
+            if finished:
+                _, status, final, fingerprints = finished[-1]
+                learner.ranks = {"processes": plan.count, "same_weights": len(set(fingerprints)) == 1}
+            if group.result is not None:
                 break
     finally:
         group.close()
@@ -128,14 +132,28 @@ def train_on_devices(learner: Any, call: str, arguments: dict[str, Any]) -> str:
         folder.rmdir()
     if final is not None:
         learner.model.load_state_dict(weights_from_bytes(final))
+        if not learner.ranks["same_weights"]:
+            warnings.warn("The processes of this run ended with different weights (DistributedDataParallel should "
+                          "keep them equal): the learner has rank 0's.", stacklevel=2)
     if status is None or group.failed:
         if trainer.stop_reason == "interrupted" and "KeyboardInterrupt" in group.failure_message():
             status = "interrupted"  # an interrupt reached a worker outside its training loop
         else:
-            raise UserInputError(group.failure_message())
+            kept = (f"`{learner.name}` keeps the best epoch's weights so far (epoch {trainer.best.epoch})"
+                    if trainer.restore_best() else "no epoch finished")
+            raise UserInputError(f"{group.failure_message().rstrip('.')}; {kept}.")
     if call == "fine_tune" or status != "finished":
         trainer.restore_best()
     return str(status)
+
+
+def _relay(message: tuple, mirror: EventMirror) -> bool:
+    """Replay rank 0's event messages; True for its FINISHED message (failures are collected by the group)."""
+    if message[0] == FINISHED:
+        return True
+    if message[0] != FAILED:
+        mirror.apply(message)
+    return False
 
 
 # ----------------------------------------------------------------------------- the workers' side
@@ -150,9 +168,10 @@ def run_worker(job: Job, place: Place, queue: Any, stop_code: Any) -> str:
         if forwarder is not None:
             learner.trainer.bus.subscribe(forwarder)
         status = run_call(learner, job)
+        fingerprints = group.fingerprints(learner.model)  # DDP keeps the ranks equal: checked, not assumed
         if forwarder is not None:
             forwarder.flush()
-            queue.put((FINISHED, status, weights_to_bytes(learner.model.state_dict())))
+            queue.put((FINISHED, status, weights_to_bytes(learner.model.state_dict()), fingerprints))
         return status
     except BaseException as exc:
         queue.put((FAILED, place.rank, describe_exception(exc)))

@@ -330,7 +330,8 @@ class Trainer:
         if n_seen == 0:
             raise UserInputError("The training data yielded no batches: give it at least one full batch of items.")
         values = {"train_loss": loss_sum / n_seen}
-        if self.parallel is not None:  # the mean over every rank's items
+        if self.parallel is not None:  # the mean over every rank's items, and one model to validate
+            self.parallel.share_buffers(self.model)
             loss_sum, n_all = self.parallel.sum([loss_sum, torch.tensor(float(n_seen), device=self.device)])
             values["train_loss"] = loss_sum / n_all
         if valid is not None:

@@ -112,20 +112,28 @@ class WorkerGroup:
         return bool(self.failures) or (self.result is not None and self.result.is_failed())
 
     def failure_message(self) -> str:
-        """One sentence for the failure: the failing worker's own message, else how its process ended."""
-        if self.failures:
-            # A worker that lost its peer reports a broken connection; the one that failed first says why.
-            own = [f for f in self.failures if not _peer_lost(f[1])] or self.failures
+        """One sentence for the failure: the failing worker's own message, else how its process ended.
+
+        A worker that loses its peer reports a broken connection; the one that failed first says why,
+        or, killed, says nothing: its exit signal is the story then.
+        """
+        own = [f for f in self.failures if not _peer_lost(f[1])]
+        if own:
             rank, text = own[0]
             return f"Process {rank} of {self.count} failed: {text}"
-        failures = self.result.failures if self.result is not None else {}
-        if not failures:
-            return f"A training process of {self.count} failed without a message (its output: {self.log_dir})."
-        rank, failure = sorted(failures.items())[0]
-        if failure.exitcode is not None and failure.exitcode < 0:
+        failures = sorted((self.result.failures if self.result is not None else {}).items())
+        killed = [(rank, f) for rank, f in failures if f.exitcode is not None and f.exitcode < 0]
+        if killed:
+            rank, failure = killed[0]
             name = signal.Signals(-failure.exitcode).name
             hint = " (the system may have run out of memory)" if name == "SIGKILL" else ""
             return f"Process {rank} of {self.count} (pid {failure.pid}) was killed by {name}{hint}."
+        if self.failures:
+            rank, text = self.failures[0]
+            return f"Process {rank} of {self.count} failed: {text}"
+        if not failures:
+            return f"A training process of {self.count} failed without a message (its output: {self.log_dir})."
+        rank, failure = failures[0]
         said = _last_line(self.result.stderrs.get(rank, ""))
         if "bootstrapping phase" in said or "freeze_support" in said:
             said = ("a script that starts a multi-process run must do so under `if __name__ == \"__main__\":` "
@@ -182,5 +190,5 @@ def describe_exception(exc: BaseException) -> str:
     """What a worker's exception says, in one line (a UserInputError's sentence as it is)."""
     if isinstance(exc, UserInputError):
         return str(exc)
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    text = str(exc).strip().splitlines()[0].rstrip(":") if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -13,12 +13,15 @@ The :class:`~jupyter_dl.train.trainer.Trainer` trains the same way on one device
 from __future__ import annotations
 
 import datetime
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 import torch.distributed as dist
 from torch import nn
+
+from ...errors import UserInputError
 
 # Stop reasons as numbers, so that one all-reduce (MAX) both agrees and picks the reason.
 STOP_CODES = {"user": 1, "interrupted": 2}
@@ -86,6 +89,28 @@ class RankGroup:
         dist.all_gather(parts, padded)
         return torch.cat([part[:size] for part, size in zip(parts, sizes)])
 
+    def share_buffers(self, model: nn.Module) -> None:
+        """Give every rank rank 0's buffers (BatchNorm's running statistics).
+
+        DDP broadcasts them before each forward, so after an epoch's last step each rank holds the
+        statistics of its own last batch: shared again before validation, every rank validates (and
+        keeps) one and the same model.
+        """
+        for buffer in model.buffers():
+            dist.broadcast(buffer.data, src=0)
+
+    def fingerprints(self, model: nn.Module) -> list[str]:
+        """Every rank's digest of ``model``'s weights and buffers, in rank order (equal: the ranks agree)."""
+        import hashlib
+
+        digest = hashlib.sha256()
+        for name, tensor in sorted(model.state_dict().items()):
+            digest.update(name.encode())
+            digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+        found: list[str] = [""] * self.world
+        dist.all_gather_object(found, digest.hexdigest(), group=self.control)
+        return found
+
     def barrier(self) -> None:
         """Wait until every rank got here."""
         dist.barrier(group=self.control)
@@ -96,14 +121,24 @@ def join(*, backend: str, rank: int, world: int, local_rank: int, device: torch.
          external_stop: Any = None, sync_bn: bool = False) -> RankGroup:
     """Join the job's process group: through the launching kernel's TCPStore (``store`` = host, port)
     or, under torchrun, through its environment (MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE)."""
+    timeout_s = float(os.environ.get("JUPYTER_DL_DIST_TIMEOUT", timeout_s))
     timeout = datetime.timedelta(seconds=timeout_s)
     if device.type == "cuda":
         torch.cuda.set_device(device)
-    if store is not None:
-        client = dist.TCPStore(store[0], store[1], is_master=False, timeout=timeout)
-        dist.init_process_group(backend, store=client, rank=rank, world_size=world, timeout=timeout)
-    else:
-        dist.init_process_group(backend, rank=rank, world_size=world, timeout=timeout)
+    where = f"{store[0]}:{store[1]}" if store is not None else \
+        f"{os.environ.get('MASTER_ADDR', '?')}:{os.environ.get('MASTER_PORT', '?')}"
+    try:
+        if store is not None:
+            client = dist.TCPStore(store[0], store[1], is_master=False, timeout=timeout)
+            dist.init_process_group(backend, store=client, rank=rank, world_size=world, timeout=timeout)
+        else:
+            dist.init_process_group(backend, rank=rank, world_size=world, timeout=timeout)
+    except (RuntimeError, ValueError) as exc:  # torch's DistStoreError and DistNetworkError are RuntimeErrors
+        if "timed out" not in str(exc).lower() and "timeout" not in str(exc).lower():
+            raise
+        raise UserInputError(f"Process {rank} of {world} found no job at {where} within {timeout_s:g} s: start the "
+                             "first node (rank 0) there, or check the address and port (JUPYTER_DL_DIST_TIMEOUT "
+                             "sets how long to wait).") from None
     control = dist.new_group(backend="gloo", timeout=timeout) if backend != "gloo" else None
     return RankGroup(rank=rank, world=world, local_rank=local_rank, device=device, control=control,
                      external_stop=external_stop, sync_bn=sync_bn)
