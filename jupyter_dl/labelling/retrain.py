@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..checks import check_count
+from ..data.images import UnreadableImageError
 
 if TYPE_CHECKING:
     from .session import LabelSession
@@ -36,6 +37,7 @@ MIN_PER_CLASS = 2   # a class with one image cannot be in both the training and 
 # the better model (on 220 digits: 85 % against 42-71 % after 3-9 epochs at 64 px on this CPU).
 COMPARE_WINDOW = 50
 COMPARE_MIN = 20
+PREDICT_CHUNK = 256  # images predicted at once when a fine-tune ends
 
 
 @dataclass(frozen=True)
@@ -187,8 +189,16 @@ class Retrainer:
             todo = [row for row, key in enumerate(keys) if session.pool.item(key).label is None]
             paths = [session.pool.item(keys[row]).path for row in todo]
         probabilities = np.zeros((len(keys), len(learner.classes)), dtype=np.float32)
-        if paths:
-            probabilities[todo] = learner.probabilities(paths).numpy()
+        for start in range(0, len(paths), PREDICT_CHUNK):
+            rows, chunk = todo[start:start + PREDICT_CHUNK], paths[start:start + PREDICT_CHUNK]
+            try:
+                probabilities[rows] = learner.probabilities(chunk).numpy()
+            except UnreadableImageError:
+                # The user labels while the model predicts, and a label moves its file out of the pool: that
+                # image needs no suggestion any more. Predict the rest of the chunk one by one.
+                for row, path in zip(rows, chunk):
+                    with contextlib.suppress(UnreadableImageError):
+                        probabilities[row] = learner.probabilities([path]).numpy()[0]
         return probabilities
 
 

@@ -106,3 +106,35 @@ def test_a_fine_tune_takes_over_only_if_it_beats_the_suggestions_in_use(tmp_path
     assert session.model_name.startswith("fine-tuned:") is takes_over
     assert ("the suggestions stay as they are" in retrainer.status) is not takes_over
     assert retrainer.points[-1].accuracy == held_out   # drawn in the chart either way
+
+
+class LabelsWhilePredicting(FinishedLearner):
+    """A finished run whose prediction of the pool overlaps the user labelling an image (its file moves)."""
+
+    def __init__(self, session, classes):
+        super().__init__(1.0, classes)
+        self.session = session
+
+    def probabilities(self, paths):
+        import os
+
+        from jupyter_dl.data.images import UnreadableImageError
+
+        if len(paths) > 1:  # the first, whole-pool call: meanwhile the user labels the first image of it
+            key = next(k for k in self.session.keys if self.session.pool.item(k).path == paths[0])
+            self.session.label(key, truth(paths[0]))
+        missing = [p for p in paths if not os.path.exists(p)]
+        if missing:
+            raise UnreadableImageError(missing[0], "does not exist", kind="missing")
+        return super().probabilities(paths)
+
+
+def test_labelling_while_a_finished_fine_tune_predicts_the_pool_loses_nothing(tmp_path):
+    data = make_pool_folder(tmp_path, per_class=6)
+    pool = open_pool(data, classes="red,green,blue")
+    session = LabelSession(pool, vectors=colour_vectors(pool), page_size=6)
+    retrainer = Retrainer(session, every=0)
+    retrainer.recent_accuracy = lambda: 0.0
+    retrainer._finish(LabelsWhilePredicting(session, ["blue", "green", "red"]), session.n_labelled)
+    assert retrainer.error is None
+    assert session.model_name.startswith("fine-tuned:")  # the other images got their suggestions
