@@ -15,8 +15,11 @@ Under torchrun (``python -m jupyter_dl finetune``, see ``jupyter_dl/cli.py``) th
 from __future__ import annotations
 
 import os
+import signal
 import tempfile
+import threading
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -158,7 +161,14 @@ def _relay(message: tuple, mirror: EventMirror) -> bool:
 
 # ----------------------------------------------------------------------------- the workers' side
 def run_worker(job: Job, place: Place, queue: Any, stop_code: Any) -> str:
-    """The entry point of each spawned process: join, build, train, report."""
+    """The entry point of each spawned process: join, build, train, report.
+
+    Workers are deaf to SIGINT: Jupyter interrupts a kernel by signalling its whole process group,
+    and the kernel decides what an interrupt means (a foreground run stops at the next batch, all
+    ranks agreeing; a background run, like one on one device, goes on). So training runs in a thread,
+    where the Trainer installs no handler of its own, and the main thread ignores the signal.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     guard_worker(place.parent_pid)
     try:
         group = join_job(job.plan, rank=place.rank, world=place.world, local_rank=place.local_rank,
@@ -167,7 +177,7 @@ def run_worker(job: Job, place: Place, queue: Any, stop_code: Any) -> str:
         forwarder = EventForwarder(queue.put, learner.trainer) if group.is_main else None
         if forwarder is not None:
             learner.trainer.bus.subscribe(forwarder)
-        status = run_call(learner, job)
+        status = _in_thread(lambda: run_call(learner, job))
         fingerprints = group.fingerprints(learner.model)  # DDP keeps the ranks equal: checked, not assumed
         if forwarder is not None:
             forwarder.flush()
@@ -178,6 +188,25 @@ def run_worker(job: Job, place: Place, queue: Any, stop_code: Any) -> str:
         raise
     finally:
         leave()
+
+
+def _in_thread(work: Callable[[], str]) -> str:
+    """``work()`` run in a thread (its exception raised here)."""
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append(("done", work()))
+        except BaseException as exc:  # handed to the caller
+            outcome.append(("raised", exc))
+
+    thread = threading.Thread(target=run, name="jupyter_dl-rank")
+    thread.start()
+    thread.join()
+    kind, value = outcome[0]
+    if kind == "raised":
+        raise value
+    return value
 
 
 def join_job(plan: DevicePlan, *, rank: int, world: int, local_rank: int, store: tuple[str, int] | None = None,

@@ -68,6 +68,17 @@ def test_stop_ends_every_rank_at_the_same_batch_and_keeps_the_best_weights():
 
 
 @multi_process
+def test_an_interrupt_that_reaches_the_workers_of_a_background_run_does_not_stop_it():
+    """Jupyter signals the kernel's whole process group; a background run goes on, as one on one device does."""
+    learn = jupyter_dl.finetune("sample", epochs=2, freeze_epochs=0, bs=16, devices="cpu:2", background=True, **TINY)
+    wait_until(lambda: len(spawned_workers()) == 2, 60, "two workers")
+    wait_until(lambda: len(learn.history) >= 1 or not learn.running, 120, "a first epoch")
+    for worker in spawned_workers():
+        worker.send_signal(signal.SIGINT)
+    assert learn.wait(120) == "finished" and len(learn.history) == 2
+
+
+@multi_process
 def test_a_killed_worker_ends_the_run_within_seconds_with_one_sentence():
     learn = jupyter_dl.finetune("sample", epochs=30, freeze_epochs=0, bs=16, devices="cpu:2", background=True, **TINY)
     wait_until(lambda: len(learn.history) >= 1, 120, "a first epoch")
