@@ -32,7 +32,7 @@ def run_folder_of(output: str) -> Path:
 
 @pytest.mark.slow
 def test_a_run_from_the_command_line_leaves_a_folder_a_notebook_loads():
-    done = cli(*TINY, "--quiet")
+    done = cli("finetune", *TINY, "--quiet")
     assert done.returncode == 0, done.stderr
     folder = run_folder_of(done.stdout)
     learn = jupyter_dl.load_learner(folder)
@@ -89,7 +89,7 @@ def test_torchrun_with_two_nodes_trains_one_run_that_load_learner_reads(tmp_path
 
 def test_a_node_that_finds_no_job_says_so_in_one_sentence():
     port = free_port()  # nobody listens there
-    done = cli(*TINY, env={"RANK": "1", "WORLD_SIZE": "2", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1",
+    done = cli("finetune", *TINY, env={"RANK": "1", "WORLD_SIZE": "2", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1",
                            "MASTER_PORT": str(port), "JUPYTER_DL_DIST_TIMEOUT": "3"}, timeout=120)
     assert done.returncode == 2
     assert (f"jupyter-dl finetune: Process 1 of 2 found no job at 127.0.0.1:{port} within 3 s: start the first node "

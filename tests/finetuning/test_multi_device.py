@@ -51,7 +51,8 @@ def test_two_cpu_processes_learn_as_one_does_and_end_with_the_same_weights():
     # The run folder holds the best model, as for one device; the learner predicts with the final weights.
     again = jupyter_dl.load_learner(two.run_dir)
     assert again.classes == two.classes
-    label, _p, _probs = two.predict(Path(two.shared_data) / "3" / os.listdir(Path(two.shared_data) / "3")[0])
+    digits = jupyter_dl.datasets.sample()
+    label, _p, _probs = two.predict(next((digits / "3").iterdir()))
     assert label in two.classes
     wait_until(lambda: not spawned_workers(), 10, "the workers to be gone")
 
@@ -146,8 +147,18 @@ def test_an_interrupt_stops_both_ranks_cleanly(tmp_path, to):
     assert process.returncode == 0, output
     status = [line for line in output.splitlines() if line.startswith("STATUS")]
     assert status and status[0].split()[1] == "interrupted" and status[0].endswith("True"), output
-    left = [p for p in psutil.process_iter(["pid"]) if _session_of(p.pid) == process.pid]
-    assert not left, f"processes left behind: {left}"
+
+    def left() -> list[str]:
+        found = []
+        for p in psutil.process_iter():
+            try:
+                if _session_of(p.pid) == process.pid and p.status() != psutil.STATUS_ZOMBIE:
+                    found.append(" ".join(p.cmdline()))
+            except psutil.Error:  # ended meanwhile
+                pass
+        return found
+
+    wait_until(lambda: not left(), 10, f"the processes of the run to end: {left()}")
 
 
 def _session_of(pid: int) -> int | None:

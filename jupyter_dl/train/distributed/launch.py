@@ -65,12 +65,13 @@ class WorkerGroup:
         self.failures: list[tuple[int, str]] = []
         self._quiet_elastic()
         places = {rank: Place(rank, count, rank, ("127.0.0.1", self.store.port), os.getpid()) for rank in range(count)}
-        self.pcontext = start_processes(
-            name=name, entrypoint=entrypoint,
-            args={rank: (job, places[rank], self.queue, self.stop_code) for rank in range(count)},
-            envs={rank: {"LOCAL_RANK": str(rank), "RANK": str(rank), "WORLD_SIZE": str(count),
-                         "TORCHELASTIC_RUN_ID": name} for rank in range(count)},
-            logs_specs=DefaultLogsSpecs(log_dir=str(self.log_dir), redirects=Std.ALL), start_method="spawn")
+        with _handlers_kept():
+            self.pcontext = start_processes(
+                name=name, entrypoint=entrypoint,
+                args={rank: (job, places[rank], self.queue, self.stop_code) for rank in range(count)},
+                envs={rank: {"LOCAL_RANK": str(rank), "RANK": str(rank), "WORLD_SIZE": str(count),
+                             "TORCHELASTIC_RUN_ID": name} for rank in range(count)},
+                logs_specs=DefaultLogsSpecs(log_dir=str(self.log_dir), redirects=Std.ALL), start_method="spawn")
         self.result: Any = None
 
     @staticmethod
@@ -155,6 +156,21 @@ class WorkerGroup:
     def pids(self) -> list[int]:
         """The workers' process ids."""
         return list(self.pcontext.pids().values())
+
+
+@contextlib.contextmanager
+def _handlers_kept() -> Iterator[None]:
+    """Keep this process's signal handlers: start_processes, in the main thread, replaces SIGINT's and
+    SIGTERM's by ones that raise (the agent's way to end its workers), which would turn a kernel
+    interrupt into an exception instead of the run's clean stop."""
+    names = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT")
+    main = threading.current_thread() is threading.main_thread()
+    kept = {sig: signal.getsignal(sig) for name in names if (sig := getattr(signal, name, None))} if main else {}
+    try:
+        yield
+    finally:
+        for sig, handler in kept.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
 
 def _last_line(path: str) -> str:
