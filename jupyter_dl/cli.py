@@ -62,7 +62,7 @@ def _finetune(words: list[str]):
     args = parse_line(magic, shlex.join(words), "finetune")
     arch, data = split_positionals(args.words, "finetune")
     options = finetune_options(args)
-    from .finetuning.multi_device import launched_by_torchrun, train_under_torchrun
+    from .finetuning.workers import launched_by_torchrun, train_under_torchrun
 
     if launched_by_torchrun():
         learner = train_under_torchrun(data, arch, options)

@@ -3,6 +3,7 @@
 No IPython / ipywidgets / plotly here, and no jupyter_dl.data / jupyter_dl.models. One module a job:
 
 - :mod:`.trainer`: the loop (one-cycle fits, mixed precision, events, best weights, clean stops);
+  :mod:`.fit_arguments`: the checks of its arguments; :mod:`.distributed`: several processes (torch.distributed);
 - :mod:`.recipe`: fastai's ``fine_tune`` on the Trainer; :mod:`.lr_finder`: the LR range test;
 - :mod:`.events`: the event stream every view subscribes to; :mod:`.runlog`: the run log on disk;
 - :mod:`.records`: epoch records and the one rule for "better" and "best" (torch-free);

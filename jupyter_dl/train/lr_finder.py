@@ -21,11 +21,12 @@ import torch
 from ..checks import check_count
 from ..errors import UserInputError
 from .best_weights import cpu_state_copy
+from .fit_arguments import batch_count
 from .freezing import requires_grad_state, set_requires_grad_state
 from .losslog import LOSS_SMOOTHING
 from .optimizer import build_optimizer
 from .stopping import SigintRequestsStop
-from .trainer import Trainer, batch_count
+from .trainer import Trainer
 
 DIVERGENCE_FACTOR = 4.0   # stop once the smoothed loss exceeds 4x the best so far (fastai)
 SWEEP_MOMENTUM = 0.9      # Adam's beta1 during the sweep (fastai's default, not cycled)

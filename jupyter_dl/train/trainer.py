@@ -19,12 +19,12 @@ With ``parallel`` set (one rank of a multi-process job, ``distributed/ranks.py``
 steps in DistributedDataParallel, agrees with the other ranks on when to stop, and computes the epoch's
 numbers over all ranks' items.
 
-One idea, the loop, in one file (about 500 lines) so that a fit reads top to bottom:
+One idea, the loop, in one file (a little over 400 lines; the checks of a fit's arguments are in
+``fit_arguments.py``) so that a fit reads top to bottom:
 :meth:`Trainer.fit_one_cycle` -> ``_run_epoch`` -> ``_train_step``, as nanoGPT's ``train.py`` does.
 """
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
@@ -39,6 +39,7 @@ from .best_weights import BestWeights, monitor_for
 from .checkpoint import FitPosition, FitResume, load_optimizer_state
 from .device import resolve_channels_last, resolve_device, resolve_precision
 from .events import BATCH_END, CHECKPOINT, EPOCH_END, EPOCH_START, ERROR, FIT_END, FIT_START, STOP, EventBus
+from .fit_arguments import batch_count, check_schedule, item_count, per_group_lrs, resume_start
 from .losslog import LossLog
 from .memory import larger_peak, read_peak, reset_peak
 from .metrics import check_metrics, compute_metrics
@@ -122,12 +123,12 @@ class Trainer:
         from there, the optimizer and scaler load their saved state); see ``checkpoint.py``.
         """
         epochs = check_count("epochs", epochs, minimum=0)
-        start = _resume_start(resume, phase, epochs)
+        start = resume_start(resume, phase, epochs)
         groups = [list(g) for g in param_groups] if param_groups is not None else [list(self.model.parameters())]
         if not groups:
             raise UserInputError("param_groups is empty: pass at least one list of parameters.")
-        peak_lrs = _per_group_lrs(lrs, len(groups))
-        _check_schedule(pct_start, div, div_final, moms)
+        peak_lrs = per_group_lrs(lrs, len(groups))
+        check_schedule(pct_start, div, div_final, moms)
         if epochs == start:
             return "finished"
         n_batches = batch_count(train)
@@ -150,7 +151,7 @@ class Trainer:
         reset_peak(self.device)
         loader_kind, loader_workers = describe_loader(train)
         self.bus.emit(FIT_START, self, phase=phase, epochs=epochs, n_batches=n_batches,
-                      n_train=_item_count(train), n_valid=_item_count(valid) if valid is not None else 0,
+                      n_train=item_count(train), n_valid=item_count(valid) if valid is not None else 0,
                       lrs=list(peak_lrs), total_steps=total_steps, pct_start=pct_start, div=div,
                       div_final=div_final, moms=list(moms), device=str(self.device),
                       precision=self.precision.name, monitor=self.best.monitor,
@@ -451,68 +452,3 @@ class Trainer:
         self._fit_origin = None
         self._stop.clear()
         self.model.eval()
-
-
-# --------------------------------------------------------------------- argument checks
-def batch_count(loader) -> int:
-    """Number of batches per epoch; the schedule needs it up front."""
-    try:
-        n = len(loader)
-    except TypeError:
-        raise UserInputError(
-            "The training batches have no length: pass a sized iterable such as a DataLoader or a list.") from None
-    if n <= 0:
-        raise UserInputError("The training data has no batches: give it at least one full batch of items.")
-    return n
-
-
-def _item_count(loader) -> int | None:
-    for attr in ("n_items",):
-        n = getattr(loader, attr, None)
-        if isinstance(n, int):
-            return n
-    dataset = getattr(loader, "dataset", None)
-    try:
-        return len(dataset) if dataset is not None else None
-    except TypeError:
-        return None
-
-
-def _per_group_lrs(lrs, n_groups: int) -> list[float]:
-    if isinstance(lrs, (int, float)) and not isinstance(lrs, bool):
-        values = [float(lrs)] * n_groups
-    else:
-        try:
-            values = [float(v) for v in lrs]
-        except (TypeError, ValueError):
-            raise UserInputError(f"Learning rates must be a number or a list of numbers, not {lrs!r}.") from None
-        if len(values) != n_groups:
-            raise UserInputError(
-                f"Got {len(values)} learning rates for {n_groups} parameter groups: "
-                f"pass one per group or a single number.")
-    for v in values:
-        if not (math.isfinite(v) and v > 0):
-            raise UserInputError(f"Learning rates must be positive numbers, not {v!r}.")
-    return values
-
-
-def _resume_start(resume: FitResume | None, phase: str, epochs: int) -> int:
-    """The epoch index a fit starts at: 0, or the epochs a resumed fit had done (checked)."""
-    if resume is None:
-        return 0
-    if resume.phase != phase:
-        raise UserInputError(f"The saved state is of the {resume.phase} phase, not the {phase} phase: "
-                             "resume the phase it was saved in.")
-    if not 0 <= resume.done <= epochs:
-        raise UserInputError(f"The saved state is after epoch {resume.done} of the fit, which has {epochs}: "
-                             "resume with the epochs the run was started with.")
-    return resume.done
-
-
-def _check_schedule(pct_start, div, div_final, moms) -> None:
-    if not 0.0 <= pct_start <= 1.0:
-        raise UserInputError(f"pct_start must be between 0 and 1, not {pct_start!r}.")
-    if not (div > 0 and div_final > 0):
-        raise UserInputError("div and div_final must be positive numbers.")
-    if len(moms) != 3 or not all(0.0 <= m < 1.0 for m in moms):
-        raise UserInputError(f"moms must be three numbers in [0, 1), not {moms!r}.")

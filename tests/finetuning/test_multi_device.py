@@ -196,6 +196,7 @@ def test_data_only_this_kernel_has_is_refused_before_anything_starts(shell, data
 def test_options_that_do_not_go_with_devices_get_one_sentence(shell, tiny, line, says):
     from IPython.core.error import UsageError
 
+    before = shell.user_ns.get("learn")
     with pytest.raises(UsageError, match=re.escape(says)):
         shell.run_line_magic("finetune", line)
-    assert "learn" not in shell.user_ns
+    assert shell.user_ns.get("learn") is before  # nothing was stored

@@ -48,9 +48,14 @@ FINISHED = "finished"  # ("finished", status, weights bytes): rank 0, at the end
 
 
 class WorkerGroup:
-    """``count`` spawned processes running ``entrypoint(job, place, queue, stop_code)``."""
+    """``count`` spawned processes running ``entrypoint(job, place, queue, stop_code)``.
 
-    def __init__(self, entrypoint: Callable[..., Any], job: Any, count: int, *, name: str = "jupyter_dl") -> None:
+    ``entrypoint``: "package.module:function" (imported in each worker, so the caller need not
+    import what the workers run), or a module-level function.
+    """
+
+    def __init__(self, entrypoint: str | Callable[..., Any], job: Any, count: int, *,
+                 name: str = "jupyter_dl") -> None:
         import multiprocessing
 
         import torch.distributed as dist
@@ -67,8 +72,8 @@ class WorkerGroup:
         places = {rank: Place(rank, count, rank, ("127.0.0.1", self.store.port), os.getpid()) for rank in range(count)}
         with _handlers_kept():
             self.pcontext = start_processes(
-                name=name, entrypoint=entrypoint,
-                args={rank: (job, places[rank], self.queue, self.stop_code) for rank in range(count)},
+                name=name, entrypoint=run_named,
+                args={rank: (entrypoint, job, places[rank], self.queue, self.stop_code) for rank in range(count)},
                 envs={rank: {"LOCAL_RANK": str(rank), "RANK": str(rank), "WORLD_SIZE": str(count),
                              "TORCHELASTIC_RUN_ID": name} for rank in range(count)},
                 logs_specs=DefaultLogsSpecs(log_dir=str(self.log_dir), redirects=Std.ALL), start_method="spawn")
@@ -189,6 +194,16 @@ def _peer_lost(text: str) -> bool:
     lowered = text.lower()
     return any(sign in lowered for sign in ("connection closed", "connection reset", "broken pipe",
                                             "peer", "timed out", "timeout", "socket"))
+
+
+def run_named(entrypoint: str | Callable[..., Any], *args: Any) -> Any:
+    """In a worker: import "module:function" (or take the function) and call it with ``args``."""
+    if not isinstance(entrypoint, str):
+        return entrypoint(*args)
+    import importlib
+
+    module, _, function = entrypoint.partition(":")
+    return getattr(importlib.import_module(module), function)(*args)
 
 
 def guard_worker(parent_pid: int, interval: float = 0.5) -> None:
