@@ -33,6 +33,7 @@ from .decode_warnings import DecodeWarnings
 from .decode_warnings import collect as collect_decode_warnings
 from .images import UnreadableImageError
 from .images import load_square as decode_file  # module global, so tests can count decodes
+from .pixel_file import PixelFile
 
 CACHE_VERSION = 1
 MAX_ENTRIES = 24  # newest entries kept; older ones are deleted after each write
@@ -158,7 +159,23 @@ def _entries_newest_first(folder: Path, size: int | None = None) -> list[Path]:
 def _build(fingerprints: list[Fingerprint | None], size: int, workers: int, folder: Path | None, stem: str,
            progress: Progress | None) -> tuple[torch.Tensor, list[int], dict[int, str], dict[int, str]]:
     n = len(fingerprints)
-    pixels = torch.empty((n, 3, size, size), dtype=torch.uint8)
+    # Rows go straight into the cache file (memory-mapped), never the whole set in RAM; in RAM only
+    # without a usable cache folder.
+    storage = _open_storage(folder, stem, (n, 3, size, size))
+    pixels = torch.from_numpy(storage.array) if storage is not None else torch.empty((n, 3, size, size),
+                                                                                     dtype=torch.uint8)
+    try:
+        return _fill(pixels, storage, fingerprints, size, workers, folder, stem, progress)
+    except BaseException:
+        if storage is not None:
+            storage.discard()
+        raise
+
+
+def _fill(pixels: torch.Tensor, storage: PixelFile | None, fingerprints: list[Fingerprint | None], size: int,
+          workers: int, folder: Path | None, stem: str, progress: Progress | None
+          ) -> tuple[torch.Tensor, list[int], dict[int, str], dict[int, str]]:
+    n = len(fingerprints)
     ok = [False] * n
     reasons: dict[int, str] = {}
     for i, fingerprint in enumerate(fingerprints):
@@ -188,14 +205,30 @@ def _build(fingerprints: list[Fingerprint | None], size: int, workers: int, fold
     warned.update({i: text for i, path in zip(to_decode, paths) if (text := caught.text_of(path))})
 
     if not all(ok):
-        pixels = pixels[torch.tensor(ok, dtype=torch.bool)]
+        if storage is not None and any(ok):
+            storage.keep_rows([i for i, good in enumerate(ok) if good])
+            pixels = torch.from_numpy(storage.array)
+        else:
+            if storage is not None:  # nothing readable: an empty array is no file to map
+                storage.discard()
+                storage = None
+            pixels = pixels[torch.tensor(ok, dtype=torch.bool)].clone()
     rows, next_row = [], 0
     for good in ok:
         rows.append(next_row if good else -1)
         next_row += good
     if folder is not None:
-        _save_entry(folder, stem, size, pixels, fingerprints, rows, reasons, warned)
+        pixels = _save_entry(folder, stem, size, pixels, fingerprints, rows, reasons, warned, storage)
     return pixels, rows, reasons, warned
+
+
+def _open_storage(folder: Path | None, stem: str, shape: tuple[int, ...]) -> PixelFile | None:
+    if folder is None:
+        return None
+    try:
+        return PixelFile(folder / f"{stem}.npy", shape)
+    except OSError:  # disk full, read-only: decode in RAM, and the save says why it could not keep them
+        return None
 
 
 def _copy_reused(fingerprints: list[Fingerprint | None], reuse: dict, pixels: torch.Tensor,
@@ -254,17 +287,23 @@ def _decode_one(path: str, size: int, caught: DecodeWarnings) -> torch.Tensor | 
 
 # ----------------------------------------------------------------------------- writing
 def _save_entry(folder: Path, stem: str, size: int, pixels: torch.Tensor, fingerprints: list, rows: list[int],
-                reasons: dict[int, str], warned: dict[int, str]) -> None:
+                reasons: dict[int, str], warned: dict[int, str], storage: PixelFile | None = None) -> torch.Tensor:
+    """Keep the entry (the pixels' file first, the JSON that marks it complete last); returns the pixels,
+    memory-mapped from the file when they were written there."""
     meta = {"version": CACHE_VERSION, "size": size, "fingerprints": fingerprints, "rows": rows,
             "reasons": {str(i): r for i, r in reasons.items()}, "warnings": {str(i): w for i, w in warned.items()}}
     try:
-        write_atomic(folder / f"{stem}.npy", lambda f: np.save(f, pixels.numpy()))
+        if storage is not None:
+            pixels = torch.from_numpy(storage.commit())
+        else:
+            write_atomic(folder / f"{stem}.npy", lambda f: np.save(f, pixels.numpy()))
         write_atomic(folder / f"{stem}.json", lambda f: f.write(json.dumps(meta).encode()))
     except OSError as exc:  # disk full, read-only cache: training goes on, only the next run is slower
         warnings.warn(f"jupyter_dl could not write the image cache in {folder} ({exc}); "
                       "images will be decoded again next time.", stacklevel=2)
-        return
+        return pixels
     _prune(folder)
+    return pixels
 
 
 def _prune(folder: Path) -> None:
