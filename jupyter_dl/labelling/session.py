@@ -147,10 +147,6 @@ class LabelSession:
         classes = self._model[2] if self._model is not None else self.pool.classes
         return Suggestion(classes[int(found.labels[row])], float(found.confidence[row]), self.model_name)
 
-    def labelled_on_page(self) -> dict[int, str]:
-        """The page's images that have a label now: key -> label."""
-        return {key: label for key in self.page if (label := self.pool.item(key).label) is not None}
-
     def open_on_page(self) -> list[int]:
         """The page's images still without a label, in page order (skipped ones included)."""
         return [key for key in self.page if self.pool.item(key).label is None]
@@ -202,8 +198,8 @@ class LabelSession:
             if not self._changes:
                 return None
             undone = self.writer.undo()
-            _change, page = self._changes.pop()
-            keys = {item.key for item in getattr(_change, "items", [])}
+            change, page = self._changes.pop()
+            keys = {item.key for item in change.items}
             self.outcomes = [o for o in self.outcomes if o.labels_before < self.n_labelled]
             self.page = page
             self._pass_over -= keys
@@ -287,14 +283,18 @@ class LabelSession:
     # ------------------------------------------------------------------ internals
     def _class_name(self, label: Any) -> str:
         classes = self.pool.classes
+        keys = self.key_classes()
         if isinstance(label, (int, np.integer)) and not isinstance(label, bool):
-            if not 1 <= int(label) <= len(classes):
+            # A number means what its key does: the n-th class, or the class named by that digit.
+            by_key = dict(keys) if keys and all(key == name for key, name in keys) else {
+                str(n): name for n, name in enumerate(classes, 1)}
+            if str(int(label)) not in by_key:
                 raise UserInputError(f"There is no class number {label}: the classes are "
-                                     f"{_numbered(classes)}; add one with the + field (or .add_class(name)).")
-            return classes[int(label) - 1]
+                                     f"{_numbered(keys, classes)}; add one with the + field (or .add_class(name)).")
+            return by_key[str(int(label))]
         if label not in classes:
-            raise UserInputError(f"{label!r} is not one of the classes ({_numbered(classes)}): add it first with "
-                                 "the + field (or .add_class(name)).")
+            raise UserInputError(f"{label!r} is not one of the classes ({_numbered(keys, classes)}): add it first "
+                                 "with the + field (or .add_class(name)).")
         return str(label)
 
     def _assign(self, chosen: list[tuple[int, str]]) -> Any:
@@ -336,5 +336,11 @@ class LabelSession:
         return {items[i].key: vectors[row] for row, i in enumerate(kept)}, size
 
 
-def _numbered(classes: Sequence[str]) -> str:
-    return ", ".join(f"{i} {name}" for i, name in enumerate(classes, 1)) if classes else "none yet"
+def key_names(keys: Sequence[tuple[str, str]], classes: Sequence[str]) -> list[str]:
+    """Each class with its key, as the buttons show it: "1 red", or just "0" for a class named by its digit."""
+    key_of = {name: key for key, name in keys}
+    return [name if key_of.get(name, name) == name else f"{key_of[name]} {name}" for name in classes]
+
+
+def _numbered(keys: Sequence[tuple[str, str]], classes: Sequence[str]) -> str:
+    return ", ".join(key_names(keys, classes)) or "none yet"

@@ -27,7 +27,7 @@ from ..ui.output import display_widget, enable_colab_widgets
 from ..ui.snapshot import LIVE_CLASS, SnapshotKeeper, live_style, new_token, placeholder_bundle, snapshot_html
 from .chart import accuracy_svg
 from .label_grid import LabelGrid
-from .session import LabelSession
+from .session import LabelSession, key_names
 from .views import cell_lines, header_text, page_catalog, summary_html
 
 SNAPSHOT_NOTE = "Snapshot of a live %label output (the kernel is gone): run the cell again to go on labelling."
@@ -97,7 +97,7 @@ class Labeller(LabelSession):
                                 "Nothing to undo."),
                    self._button("Next page (Enter)", "show the next page", "jdl-label-next", self._next_page),
                    self._button("Fine-tune now", "start a background fine-tune on the labels so far",
-                                "jdl-label-retrain", lambda: self._retrainer().start())]
+                                "jdl-label-retrain", lambda: self.retrainer.start())]
         self.grid = LabelGrid(thumb_size=thumb_size, layout=widgets.Layout(width="100%"))
         self.grid.on_action(self._on_key)
         self.status = widgets.HTML()
@@ -141,10 +141,9 @@ class Labeller(LabelSession):
             # may be keys ahead of this kernel: a cursor sent from here would arrive late and pull it back.
             if self.grid.cursor not in self.page:
                 self.grid.cursor = next(iter(self.open_on_page()), self.page[0] if self.page else -1)
-            status = self.retrainer.status if self.retrainer is not None else ""
+            status = self.retrainer.status
             self.status.value = " \u00b7 ".join(html.escape(part) for part in (self.message, status) if part)
-            self.chart.value = accuracy_svg(self.outcomes, self.retrainer.points if self.retrainer is not None else [],
-                                            labelled=self.n_labelled)
+            self.chart.value = accuracy_svg(self.outcomes, self.retrainer.points, labelled=self.n_labelled)
         self.snapshot.changed()
 
     def _draw_page(self) -> None:
@@ -159,7 +158,7 @@ class Labeller(LabelSession):
     def summary_html(self) -> str:
         """The static view: header, counts per class and the chart (the snapshot, and after close)."""
         with self.lock:
-            return summary_html(self, accuracy_svg(self.outcomes, self._retrainer().points, labelled=self.n_labelled))
+            return summary_html(self, accuracy_svg(self.outcomes, self.retrainer.points, labelled=self.n_labelled))
 
     def close(self) -> None:
         """Close the widgets and leave the static summary (it survives saving and needs no kernel)."""
@@ -228,11 +227,6 @@ class Labeller(LabelSession):
     def _cursor(self) -> int:
         return int(self.grid.cursor)
 
-    def _retrainer(self) -> Any:
-        if self.retrainer is None:  # set in __init__; None only while it is being built
-            raise UserInputError("The labeller is still starting: try again in a moment.")
-        return self.retrainer
-
     # ------------------------------------------------------------------ buttons
     def _button(self, text: str, tip: str, css: str, action: Any, nothing: str = "") -> Any:
         import ipywidgets as widgets
@@ -243,8 +237,7 @@ class Labeller(LabelSession):
         return button
 
     def _class_button_names(self) -> list[str]:
-        key_of = {name: key for key, name in self.key_classes()}
-        return [name if key_of.get(name, name) == name else f"{key_of[name]} {name}" for name in self.classes]
+        return key_names(self.key_classes(), self.classes)
 
     def _class_button(self, index: int, name: str) -> Any:
         return self._button(self._class_button_names()[index], f"label the image under the cursor {name!r}",

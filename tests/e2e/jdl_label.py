@@ -45,7 +45,12 @@ def unlabelled(data: Path) -> set[str]:
 
 
 def filed_as(data: Path, name: str) -> str | None:
-    """The class folder ``name`` was moved into (None: not moved)."""
+    """The class folder ``name`` was moved into (None: not moved, or the move is under way).
+
+    A move first claims its place with an empty file, then renames the image onto it (never overwriting), so
+    for a moment the name is in both folders: moved means there and no longer in the pool."""
+    if (data / "unlabelled" / name).exists():
+        return None
     found = [p.parent.name for p in data.glob(f"*/{name}") if p.parent.name != "unlabelled"]
     return found[0] if found else None
 

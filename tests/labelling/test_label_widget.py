@@ -6,6 +6,7 @@ import pytest
 from label_pools import colour_vectors, make_pool_folder, tree, truth
 
 from jupyter_dl.data.label_pool import open_pool
+from jupyter_dl.errors import UserInputError
 from jupyter_dl.labelling.widget import Labeller
 
 
@@ -151,3 +152,21 @@ def test_the_grid_traits_shadow_nothing_of_ipywidgets():
 
     own = set(LabelGrid.class_own_traits()) - {"_esm", "_css"}
     assert own and not own & set(dir(ipywidgets.DOMWidget))
+
+
+def test_a_number_from_python_means_what_its_key_does(tmp_path):
+    data = tmp_path / "digits"
+    from imagegen import make_image
+
+    for i in range(4):
+        make_image(data / "unlabelled" / f"img_{i}.png", size=12, seed=i)
+    pool = open_pool(data, classes=[str(d) for d in range(10)])
+    vectors = {item.key: np.eye(4, dtype=np.float32)[i] for i, item in enumerate(pool.items)}
+    labeller = Labeller(pool, vectors=vectors, page_size=4, retrain_every=0, show=False)
+    try:
+        labeller.label(labeller.page[0], 3)              # the key "3" labels class "3", not the third class
+        assert labeller.pool.item(labeller.page[0]).label == "3"
+        with pytest.raises(UserInputError, match="There is no class number 12: the classes are 0, 1, 2"):
+            labeller.label(labeller.page[1], 12)
+    finally:
+        labeller.close()
