@@ -33,6 +33,8 @@ import numpy as np
 import torch
 
 COPY_ROWS = 256   # rows copied at a time when unreadable images are left out (bounded memory)
+CAN_READ_ROWS = hasattr(os, "preadv")   # Linux, the BSDs, macOS 11+; elsewhere batches index the mapping
+READ_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 
 
 class PixelFile:
@@ -132,7 +134,7 @@ class PixelRows:
     @contextlib.contextmanager
     def open(cls, path: Path) -> Iterator[PixelRows]:
         """A reader of the ``.npy`` at ``path`` (uint8, C order; else ValueError), closed when the block ends."""
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(path, READ_FLAGS)
         try:
             with open(fd, "rb", closefd=False) as file:
                 version = np.lib.format.read_magic(file)
@@ -169,7 +171,7 @@ class PixelRows:
             raise IndexError(f"rows from {row} are outside the {self.shape[0]} rows of the cache file")
         position, done = self.offset + row * self.row_bytes, 0
         while done < len(buffer):  # reads may return less than asked (large ones do on Linux)
-            got = os.preadv(self.fd, [buffer[done:]], position + done)
+            got = _read_into(self.fd, buffer[done:], position + done)
             if got <= 0:
                 raise OSError(f"the cache file ended early (at byte {position + done})")
             done += got
@@ -180,7 +182,7 @@ class _Mapped:
     """A committed cache file: where its mapping starts, and a descriptor to read its rows with."""
 
     def __init__(self, path: Path, offset: int, shape: tuple[int, ...], address: int) -> None:
-        self.fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        self.fd = os.open(path, READ_FLAGS)
         self.rows = PixelRows(self.fd, offset, shape)
         self.address = address
 
@@ -191,7 +193,6 @@ class _Mapped:
 
 _MAPPED: dict[int, _Mapped] = {}   # mapping address -> its file; an entry lives as long as the array does
 _LOCK = threading.Lock()
-CAN_READ_ROWS = hasattr(os, "preadv")   # Linux, the BSDs, macOS 11+; elsewhere batches index the mapping
 
 
 def open_pixels(path: Path) -> torch.Tensor:
@@ -237,7 +238,20 @@ def rows_on_disk(pixels: torch.Tensor) -> tuple[PixelRows, int] | None:
 def _write_all(fd: int, data: memoryview, position: int) -> None:
     done = 0
     while done < len(data):
-        done += os.pwrite(fd, data[done:], position + done)
+        if hasattr(os, "pwrite"):
+            done += os.pwrite(fd, data[done:], position + done)
+        else:  # Windows: one thread writes a file, so seek + write is safe
+            os.lseek(fd, position + done, os.SEEK_SET)
+            done += os.write(fd, data[done:])
+
+
+def _read_into(fd: int, buffer: memoryview, position: int) -> int:
+    if CAN_READ_ROWS:
+        return os.preadv(fd, [buffer], position)
+    os.lseek(fd, position, os.SEEK_SET)  # Windows: only building reads this way (one thread)
+    data = os.read(fd, len(buffer))
+    buffer[:len(data)] = data
+    return len(data)
 
 
 def _remove(path: Path) -> None:
