@@ -11,6 +11,11 @@ and moved into place with os.replace, so a reader never sees half an entry.
 On a miss, rows of files already decoded by recent entries of the same size
 (fingerprint unchanged) are copied instead of decoded again: a new split, a
 deleted or relabelled file, or one added image costs almost nothing.
+
+Data larger than memory: rows are written to the entry's file as they are
+decoded and batches read them back from it (pixel_file.py), so neither the build
+nor training holds the set in this process; only without a usable cache folder
+or room on disk do the pixels live in RAM.
 """
 from __future__ import annotations
 

@@ -266,3 +266,22 @@ def test_without_preadv_and_pwrite_the_cache_still_works(tmp_path, monkeypatch):
     assert numbers(again) == list(range(11, -1, -1))
     loader = CachedImageLoader(pixels, labels, bs=5, transform=BatchTransform(), shuffle=False, drop_last=False)
     assert torch.equal(torch.cat([x for x, _ in loader]), BatchTransform()(pixels))
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@needs_preadv
+def test_on_cuda_rows_from_the_file_reach_the_gpu_unchanged(tmp_path, monkeypatch):
+    # Pinned batches read from the file (the cache kept on the host), and the whole cache moved to the GPU a
+    # block at a time, both give the decoded pixels.
+    from jupyter_dl.data import loaders as loaders_module
+
+    pixels, labels, _ = build_image_cache(numbered_items(tmp_path / "imgs", 40), 8)
+    transform = BatchTransform(device="cuda")
+    expected = transform(pixels.clone()).cpu()
+    monkeypatch.setattr(loaders_module, "UPLOAD_ROWS", 7)
+    for fraction in (0.0, 0.25):    # 0: the cache stays on the host; 0.25: it fits on the GPU
+        monkeypatch.setattr(loaders_module, "DEVICE_CACHE_FRACTION", fraction)
+        loader = CachedImageLoader(pixels, labels, bs=16, transform=transform, shuffle=False, drop_last=False)
+        assert loader.pixels.device.type == ("cpu" if fraction == 0 else "cuda")
+        assert torch.equal(torch.cat([x.cpu() for x, _ in loader]), expected)
