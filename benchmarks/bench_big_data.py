@@ -7,7 +7,7 @@ in fresh subprocesses, one per measurement so each one's peak RSS is its own:
   both splits): images/s and peak RSS;
 - **train**: ``make_loaders`` again (the cache is found, nothing is decoded), then a fixed number of
   training batches through the loader alone (pixels gathered + the batch transform, by default without
-  augmentation, whose cost on a CPU would hide the gather: "loader img/s") and
+  augmentation, whose cost on a CPU would hide the gather: "loader img/s"; after 5 untimed batches) and
   through the loader plus a small CNN's SGD steps ("steps img/s"); and peak RSS over all of it.
 
 Peak RSS is the child's VmHWM from /proc/self/status (ru_maxrss where there is no /proc): the number a
@@ -39,6 +39,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 N_CLASSES = 10
+WARM_UP = 5  # training batches before the timed ones
 
 
 # ----------------------------------------------------------------------------- the data
@@ -125,6 +126,8 @@ def child(args: argparse.Namespace) -> None:
                     done += 1
                     yield batch
 
+        for x, y in batches(WARM_UP):  # first calls of torch's ops and allocations are not what is measured
+            nn.functional.cross_entropy(model(x), y).backward()
         start, cpu = time.perf_counter(), time.process_time()
         seen = sum(int(x.shape[0]) for x, _ in batches(args.batches))
         result["loader_img_s"] = seen / (time.perf_counter() - start)
