@@ -11,6 +11,11 @@ and moved into place with os.replace, so a reader never sees half an entry.
 On a miss, rows of files already decoded by recent entries of the same size
 (fingerprint unchanged) are copied instead of decoded again: a new split, a
 deleted or relabelled file, or one added image costs almost nothing.
+
+Data larger than memory: rows are written to the entry's file as they are
+decoded and batches read them back from it (pixel_file.py), so neither the build
+nor training holds the set in this process; only without a usable cache folder
+or room on disk do the pixels live in RAM.
 """
 from __future__ import annotations
 
@@ -20,8 +25,10 @@ import json
 import os
 import time
 import warnings
+from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from itertools import islice
 from pathlib import Path
 from typing import Callable
 
@@ -33,6 +40,7 @@ from .decode_warnings import DecodeWarnings
 from .decode_warnings import collect as collect_decode_warnings
 from .images import UnreadableImageError
 from .images import load_square as decode_file  # module global, so tests can count decodes
+from .pixel_file import COPY_ROWS, PixelFile, PixelRows, open_pixels
 
 CACHE_VERSION = 1
 MAX_ENTRIES = 24  # newest entries kept; older ones are deleted after each write
@@ -109,16 +117,15 @@ def _load_entry(folder: Path, stem: str, n_items: int, size: int
         rows = [int(row) for row in meta["rows"]]
         reasons = {int(i): str(reason) for i, reason in meta["reasons"].items()}
         warned = {int(i): str(text) for i, text in meta.get("warnings", {}).items()}
-        # Copy-on-write memory map: opening is instant, pages load on first use and stay
-        # shared in the OS page cache; "c" (not "r") gives a writable array torch accepts.
-        pixels = np.load(folder / f"{stem}.npy", mmap_mode="c")
+        # Mapped, not read: opening is instant; batches read rows from the file (pixel_file.py).
+        pixels = open_pixels(folder / f"{stem}.npy")
     except (OSError, ValueError, KeyError, TypeError):
         return None  # absent, or damaged / half-deleted: rebuild
     n_kept = sum(row >= 0 for row in rows)
-    if len(rows) != n_items or pixels.shape != (n_kept, 3, size, size) or pixels.dtype != np.uint8:
+    if len(rows) != n_items or tuple(pixels.shape) != (n_kept, 3, size, size):
         return None
     _touch(meta_path)  # most recently used entries survive pruning
-    return torch.from_numpy(pixels), rows, reasons, warned
+    return pixels, rows, reasons, warned
 
 
 def _reusable(folder: Path, size: int, exclude: str, wanted: set[Fingerprint]
@@ -157,8 +164,62 @@ def _entries_newest_first(folder: Path, size: int | None = None) -> list[Path]:
 # ----------------------------------------------------------------------------- building
 def _build(fingerprints: list[Fingerprint | None], size: int, workers: int, folder: Path | None, stem: str,
            progress: Progress | None) -> tuple[torch.Tensor, list[int], dict[int, str], dict[int, str]]:
+    # Rows go to the cache file as they are decoded (pixel_file.py), never the whole set in RAM; in RAM only
+    # without a usable cache folder or without room for the file on disk.
+    rows = _Rows(_open_storage(folder, stem, (len(fingerprints), 3, size, size)), (len(fingerprints), 3, size, size))
+    try:
+        return _fill(rows, fingerprints, size, workers, folder, stem, progress)
+    except BaseException:
+        rows.discard()
+        raise
+
+
+class _Rows:
+    """Where decoded rows go: the cache file, or RAM (no usable cache folder, or the file could not be written)."""
+
+    def __init__(self, storage: PixelFile | None, shape: tuple[int, ...]) -> None:
+        self.storage = storage
+        self.ram = torch.empty(shape, dtype=torch.uint8) if storage is None else None
+
+    def put(self, index: int, row: torch.Tensor) -> None:
+        if self.storage is not None:
+            try:
+                self.storage.write_row(index, row)
+                return
+            except OSError:  # the disk filled up after all (space could not be reserved): go on in RAM,
+                self._to_ram()  # and the save at the end says once that the cache could not be kept
+        assert self.ram is not None
+        self.ram[index] = row
+
+    def _to_ram(self) -> None:
+        storage, self.storage = self.storage, None
+        assert storage is not None
+        self.ram = torch.empty(storage.shape, dtype=torch.uint8)
+        PixelRows(storage.fd, storage.offset, storage.shape).read_range(0, storage.shape[0], self.ram)
+        storage.discard()
+
+    def finish(self, ok: list[bool], size: int) -> torch.Tensor | None:
+        """Leave out the rows not ``ok``; the pixels when they are in RAM (None: in the file, to commit)."""
+        if self.storage is not None:
+            if all(ok):
+                return None
+            if any(ok):
+                self.storage.keep_rows([i for i, good in enumerate(ok) if good])
+                return None
+            self.discard()  # nothing readable: an empty array is no file to map
+            return torch.empty((0, 3, size, size), dtype=torch.uint8)
+        assert self.ram is not None
+        return self.ram if all(ok) else self.ram[torch.tensor(ok, dtype=torch.bool)].clone()
+
+    def discard(self) -> None:
+        if self.storage is not None:
+            self.storage.discard()
+            self.storage = None
+
+
+def _fill(store: _Rows, fingerprints: list[Fingerprint | None], size: int, workers: int, folder: Path | None,
+          stem: str, progress: Progress | None) -> tuple[torch.Tensor, list[int], dict[int, str], dict[int, str]]:
     n = len(fingerprints)
-    pixels = torch.empty((n, 3, size, size), dtype=torch.uint8)
     ok = [False] * n
     reasons: dict[int, str] = {}
     for i, fingerprint in enumerate(fingerprints):
@@ -168,7 +229,7 @@ def _build(fingerprints: list[Fingerprint | None], size: int, workers: int, fold
     wanted = {fp for fp in fingerprints if fp is not None}
     reuse = _reusable(folder, size, stem, wanted) if wanted and folder is not None else {}
     warned: dict[int, str] = {}
-    to_decode = _copy_reused(fingerprints, reuse, pixels, ok, reasons, warned)
+    to_decode = _copy_reused(fingerprints, reuse, store, ok, reasons, warned)
 
     done = n - len(to_decode)
     if progress is not None and to_decode:
@@ -178,7 +239,7 @@ def _build(fingerprints: list[Fingerprint | None], size: int, workers: int, fold
     with collect_decode_warnings() as caught:
         for i, result in zip(to_decode, _decode_all(paths, size, workers, caught)):
             if isinstance(result, torch.Tensor):
-                pixels[i] = result
+                store.put(i, result)
                 ok[i] = True
             else:
                 reasons[i] = result
@@ -187,18 +248,27 @@ def _build(fingerprints: list[Fingerprint | None], size: int, workers: int, fold
                 progress(done, n)
     warned.update({i: text for i, path in zip(to_decode, paths) if (text := caught.text_of(path))})
 
-    if not all(ok):
-        pixels = pixels[torch.tensor(ok, dtype=torch.bool)]
+    pixels = store.finish(ok, size)
     rows, next_row = [], 0
     for good in ok:
         rows.append(next_row if good else -1)
         next_row += good
     if folder is not None:
-        _save_entry(folder, stem, size, pixels, fingerprints, rows, reasons, warned)
+        pixels = _save_entry(folder, stem, size, pixels, fingerprints, rows, reasons, warned, store.storage)
+    assert pixels is not None  # no folder: the rows were in RAM
     return pixels, rows, reasons, warned
 
 
-def _copy_reused(fingerprints: list[Fingerprint | None], reuse: dict, pixels: torch.Tensor,
+def _open_storage(folder: Path | None, stem: str, shape: tuple[int, ...]) -> PixelFile | None:
+    if folder is None:
+        return None
+    try:
+        return PixelFile(folder / f"{stem}.npy", shape)
+    except OSError:  # disk full, read-only: decode in RAM, and the save says why it could not keep them
+        return None
+
+
+def _copy_reused(fingerprints: list[Fingerprint | None], reuse: dict, store: _Rows,
                  ok: list[bool], reasons: dict[int, str], warned: dict[int, str]) -> list[int]:
     """Fill rows (and known failures and warnings) from earlier entries; return the item indices still to decode."""
     by_source: dict[Path, tuple[list[int], list[int]]] = {}
@@ -220,23 +290,41 @@ def _copy_reused(fingerprints: list[Fingerprint | None], reuse: dict, pixels: to
             rows.append(hit[1])
     for npy, (targets, rows) in by_source.items():
         try:
-            source = np.load(npy, mmap_mode="r")
-            block = torch.from_numpy(np.ascontiguousarray(source[rows]))
+            _copy_rows(npy, targets, rows, store)
         except (OSError, ValueError, IndexError):
             to_decode.extend(targets)  # the entry vanished or is damaged: decode instead
             continue
-        pixels[torch.tensor(targets)] = block
         for i in targets:
             ok[i] = True
     return sorted(to_decode)
+
+
+def _copy_rows(npy: Path, targets: list[int], rows: list[int], store: _Rows) -> None:
+    """Rows ``rows`` of another entry's file to items ``targets``, a block at a time (bounded memory)."""
+    with PixelRows.open(npy) as source:
+        block = torch.empty((min(COPY_ROWS, len(rows)), *source.shape[1:]), dtype=torch.uint8)
+        for start in range(0, len(rows), COPY_ROWS):
+            part = rows[start:start + COPY_ROWS]
+            source.read_rows(part, block[:len(part)])
+            for target, row in zip(targets[start:start + COPY_ROWS], block):
+                store.put(target, row)
 
 
 def _decode_all(paths: list[str], size: int, workers: int, caught: DecodeWarnings
                 ) -> Iterator[torch.Tensor | str]:
     """Pixels, or the reason a file could not be read, for each path in order."""
     if workers > 1 and len(paths) > 1:
+        # A few files per thread in flight, not all of them: decoded rows wait in RAM only until written.
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="jdl-decode") as pool:
-            yield from pool.map(lambda path: _decode_one(path, size, caught), paths)
+            waiting: deque[Future] = deque()
+            ahead = iter(paths)
+            for path in islice(ahead, 4 * workers):
+                waiting.append(pool.submit(_decode_one, path, size, caught))
+            while waiting:
+                result = waiting.popleft().result()
+                for path in islice(ahead, 1):
+                    waiting.append(pool.submit(_decode_one, path, size, caught))
+                yield result
     else:
         for path in paths:
             yield _decode_one(path, size, caught)
@@ -253,18 +341,29 @@ def _decode_one(path: str, size: int, caught: DecodeWarnings) -> torch.Tensor | 
 
 
 # ----------------------------------------------------------------------------- writing
-def _save_entry(folder: Path, stem: str, size: int, pixels: torch.Tensor, fingerprints: list, rows: list[int],
-                reasons: dict[int, str], warned: dict[int, str]) -> None:
+def _save_entry(folder: Path, stem: str, size: int, pixels: torch.Tensor | None, fingerprints: list,
+                rows: list[int], reasons: dict[int, str], warned: dict[int, str], storage: PixelFile | None = None
+                ) -> torch.Tensor | None:
+    """Keep the entry (the pixels' file first, the JSON that marks it complete last); returns the pixels,
+    memory-mapped from the file when they were written there."""
     meta = {"version": CACHE_VERSION, "size": size, "fingerprints": fingerprints, "rows": rows,
             "reasons": {str(i): r for i, r in reasons.items()}, "warnings": {str(i): w for i, w in warned.items()}}
     try:
-        write_atomic(folder / f"{stem}.npy", lambda f: np.save(f, pixels.numpy()))
+        if storage is not None:
+            pixels = storage.commit()
+        else:
+            in_ram = pixels
+            assert in_ram is not None
+            write_atomic(folder / f"{stem}.npy", lambda f: np.save(f, in_ram.numpy()))
         write_atomic(folder / f"{stem}.json", lambda f: f.write(json.dumps(meta).encode()))
     except OSError as exc:  # disk full, read-only cache: training goes on, only the next run is slower
+        if pixels is None and storage is not None:
+            pixels = storage.salvage()
         warnings.warn(f"jupyter_dl could not write the image cache in {folder} ({exc}); "
                       "images will be decoded again next time.", stacklevel=2)
-        return
+        return pixels
     _prune(folder)
+    return pixels
 
 
 def _prune(folder: Path) -> None:

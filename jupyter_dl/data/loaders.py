@@ -1,8 +1,9 @@
 """Batches for training: every source kind -> (x float32 NCHW on the device, y int64 on the device).
 
 Image files take the fast path: decoded once into a uint8 tensor (see cache.py),
-then each batch is one index_select of that tensor (by a seeded permutation),
-one copy to the device and the vectorised BatchTransform. There is no per-item
+then each batch is one gather of its rows (by a seeded permutation: read from the
+cache file, see pixel_file.py, or an index_select of a tensor in memory), one
+copy to the device and the vectorised BatchTransform. There is no per-item
 Python work per batch. On a GPU with room to spare the whole uint8 cache is
 moved to the device once, so batches never cross the bus at all.
 """
@@ -22,6 +23,7 @@ from ..checks import check_count
 from ..errors import UserInputError
 from .cache import build_image_cache
 from .images import load_square
+from .pixel_file import rows_on_disk
 from .source_types import DatasetSource, FastaiSource, ImageItems
 from .transforms import BatchTransform
 
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
 
 # Share of the free GPU memory the uint8 cache may take to live on the GPU.
 DEVICE_CACHE_FRACTION = 0.25
+UPLOAD_ROWS = 256  # rows per copy when a cache file is moved to the GPU
 
 
 @dataclass
@@ -111,6 +114,8 @@ class CachedImageLoader:
         self.n = int(pixels.shape[0])
         self.generator = torch.Generator().manual_seed(seed)  # CPU: permutations index the host cache
         self._pin = self.device.type == "cuda" and self.pixels.device.type == "cpu"
+        # A cache file's rows are read from the file per batch, never through its mapping (pixel_file.py).
+        self._disk = rows_on_disk(self.pixels)
         self.rank, self.world = 0, 1  # one process of a multi-process job reads only its share (see shard)
 
     def shard(self, rank: int, world: int) -> None:
@@ -170,18 +175,28 @@ class CachedImageLoader:
             yield self.transform(pixels), labels
 
     def _gather(self, index: Tensor) -> Tensor:
+        if self._disk is not None:
+            reader, first = self._disk
+            return reader.read_rows((index + first).tolist(), self._buffer(len(index)))
         if not self._pin:
             return self.pixels.index_select(0, index)
         # Gather straight into page-locked memory so the copy to the GPU is asynchronous;
         # the caching host allocator does not reuse the buffer before that copy is done.
-        out = torch.empty((len(index), *self.pixels.shape[1:]), dtype=torch.uint8, pin_memory=True)
-        return torch.index_select(self.pixels, 0, index, out=out)
+        return torch.index_select(self.pixels, 0, index, out=self._buffer(len(index)))
 
     def _slice(self, start: int, stop: int) -> Tensor:
+        if self._disk is not None:
+            reader, first = self._disk
+            return reader.read_range(first + start, first + stop, self._buffer(stop - start))
         block = self.pixels[start:stop]
         if not self._pin:
             return block
-        return torch.empty(block.shape, dtype=torch.uint8, pin_memory=True).copy_(block)
+        return self._buffer(stop - start).copy_(block)
+
+    def _buffer(self, rows: int) -> Tensor:
+        """A new host buffer for a batch (page-locked when it goes to a GPU; a new one per batch, since the
+        previous batch may still be in use or on its way to the device)."""
+        return torch.empty((rows, *self.pixels.shape[1:]), dtype=torch.uint8, pin_memory=self._pin)
 
 
 def _image_loaders(items: ImageItems, size: int, bs: int, workers: int, train_tf: BatchTransform,
@@ -220,7 +235,18 @@ def _place_on_device(pixels: Tensor, device: torch.device) -> Tensor:
     free, _total = torch.cuda.mem_get_info(device)
     if pixels.numel() * pixels.element_size() > DEVICE_CACHE_FRACTION * free:
         return pixels
-    return pixels.to(device)
+    on_disk = rows_on_disk(pixels)
+    if on_disk is None:
+        return pixels.to(device)
+    # From a cache file, a block at a time through one pinned buffer: never the whole file in this process.
+    reader, first = on_disk
+    placed = torch.empty(pixels.shape, dtype=torch.uint8, device=device)
+    block = torch.empty((min(UPLOAD_ROWS, len(pixels)), *pixels.shape[1:]), dtype=torch.uint8, pin_memory=True)
+    for start in range(0, len(pixels), UPLOAD_ROWS):
+        stop = min(len(pixels), start + UPLOAD_ROWS)
+        reader.read_range(first + start, first + stop, block)
+        placed[start:stop].copy_(block[:stop - start])  # synchronous: the buffer is refilled next
+    return placed
 
 
 def _with_skipped(description: str, skipped: list) -> str:

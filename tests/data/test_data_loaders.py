@@ -284,7 +284,11 @@ def test_a_failed_cache_write_leaves_nothing_and_training_goes_on(numbered, tmp_
         file.write(b"partial")
         raise OSError("No space left on device")
 
+    def no_space(*_):
+        raise OSError(28, "No space left on device")
+
     monkeypatch.setattr(np, "save", disk_full)
+    monkeypatch.setattr(os, "posix_fallocate", no_space)   # the file the rows are decoded into
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         loaders = make_loaders(numbered, size=8, bs=4)
@@ -379,3 +383,31 @@ def test_an_unusable_cache_folder_only_costs_speed(numbered, tmp_path, monkeypat
     with pytest.warns(UserWarning, match="no usable image cache folder"):
         loaders = make_loaders(numbered, size=8, bs=4)
     assert len(list(loaders.train)) == 4
+
+
+def mapped_file(address: int) -> str:
+    """The file mapped at ``address`` in this process ("" for anonymous memory; Linux's /proc/self/maps)."""
+    if not os.path.exists("/proc/self/maps"):
+        pytest.skip("needs Linux's /proc/self/maps")
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            fields = line.split()
+            start, end = (int(x, 16) for x in fields[0].split("-"))
+            if start <= address < end:
+                return fields[5] if len(fields) > 5 else ""
+    return ""
+
+
+def test_a_new_cache_is_decoded_into_its_file_and_read_back_memory_mapped(tmp_path):
+    # Larger-than-memory sets: the rows go straight to the cache file, and what training reads is a mapping
+    # of that file, not a copy in this process; unreadable files in the middle are left out, rows in order.
+    files = [make_image(tmp_path / "imgs" / f"{i}.png", size=12, color=(20 * i, 0, 0), noise=0) for i in range(5)]
+    files.insert(2, make_corrupt_file(tmp_path / "imgs" / "bad.png"))
+    pixels, labels, skipped = build_image_cache([(path, i) for i, path in enumerate(files)], 8)
+    assert mapped_file(pixels.data_ptr()).endswith(".npy")                # the cache file, not this process's heap
+    assert [path.name for path, _ in skipped] == ["bad.png"] and labels.tolist() == [0, 1, 3, 4, 5]
+    assert pixels[:, 0, 4, 4].tolist() == [0, 20, 40, 60, 80]              # red channel, in item order
+    folder = tmp_path / "cache" / "images"
+    assert not [name for name in os.listdir(folder) if name.endswith(".tmp")]   # no half-written file left
+    again, _, _ = build_image_cache([(path, i) for i, path in enumerate(files)], 8)
+    assert torch.equal(again, pixels)
