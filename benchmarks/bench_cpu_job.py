@@ -46,6 +46,7 @@ sys.path.insert(0, str(HERE))
 
 N_CLASSES = 10
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+FUSED_REF = False  # torch's default AdamW on the CPU (the single-tensor loop), as a hand-written loop has it
 
 
 # ----------------------------------------------------------------------- the hand-written reference
@@ -67,7 +68,7 @@ def _optimizer(torch, model, groups, lrs):
         torch_groups += [{"params": decay, "lr": lr, "weight_decay": 0.01},
                          {"params": plain, "lr": lr, "weight_decay": 0.0}]
     torch_groups = [g for g in torch_groups if g["params"]]
-    opt = torch.optim.AdamW(torch_groups, betas=(0.95, 0.99), eps=1e-5)
+    opt = torch.optim.AdamW(torch_groups, betas=(0.95, 0.99), eps=1e-5, **({"fused": True} if FUSED_REF else {}))
     return opt, [g["lr"] for g in torch_groups]
 
 
@@ -191,6 +192,13 @@ def run_reference_tensors(data: Path, args) -> dict:
     return {"setup_s": t1 - t0, "accuracy": acc}
 
 
+def run_reference_tensors_fused(data: Path, args) -> dict:
+    """The decoded-tensors reference with ``AdamW(..., fused=True)``, as jupyter_dl now steps on the CPU."""
+    global FUSED_REF
+    FUSED_REF = True
+    return run_reference_tensors(data, args)
+
+
 def run_compute_limit(data: Path, args) -> dict:
     """The references' steps on one in-memory float batch: no decode, no augmentation, no loader."""
     import torch
@@ -231,25 +239,44 @@ VARIANTS = {
     "reference (decoded tensors)": run_reference_tensors,
     "compute limit": run_compute_limit,
 }
-EXTRA = {"jupyter_dl quiet": run_jupyter_dl_quiet}
+EXTRA = {"jupyter_dl quiet": run_jupyter_dl_quiet,  # run with --only "NAME" ...
+         "reference (decoded tensors, fused AdamW)": run_reference_tensors_fused}
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished children (DataLoader workers), user + system."""
+    import resource
+
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def child(name: str, data: Path, args) -> None:
-    import torch  # noqa: F401  (imports are not the job: every variant pays them alike)
+    import torch  # (imports are not the job: every variant pays them alike)
     import torchvision  # noqa: F401
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     os.environ["JUPYTER_DL_CACHE"] = tempfile.mkdtemp(prefix="jdl-cpu-job-cache-")  # cold: the decode counts
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu_seconds()
     result = {**VARIANTS, **EXTRA}[name](data, args)
     result["job_s"] = time.perf_counter() - start
+    result["cpu_s"] = _cpu_seconds() - cpu  # workers count once they exit (persistent ones: at the job's end)
     print("RESULT " + json.dumps(result))
 
 
+BASELINE = "jupyter_dl before (--baseline)"
+
+
 def spawn(name: str, data: Path, args, extra: list[str] | None = None) -> dict:
+    env = {**os.environ}
+    if name == BASELINE:  # the same job on another checkout of the package (e.g. `git archive` of main)
+        env["PYTHONPATH"], name = args.baseline, "jupyter_dl %finetune"
     cmd = [sys.executable, __file__, "--child", name, "--data", str(data), "--size", str(args.size),
            "--bs", str(args.bs), "--train", str(args.train), "--valid", str(args.valid),
-           "--workers", str(args.workers)] + (["--workers-jdl"] if args.workers_jdl else []) + (extra or [])
-    out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ}, check=False)
+           "--workers", str(args.workers)] + (["--workers-jdl"] if args.workers_jdl else []) + (extra or []) + \
+        (["--threads", str(args.threads)] if args.threads else [])
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     for line in out.stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line[7:])
@@ -262,6 +289,11 @@ def spread(values: list[float]) -> str:
 
 def compare(data: Path, args) -> None:
     names = args.only or list(VARIANTS)
+    unknown = [n for n in names if n not in VARIANTS and n not in EXTRA]
+    if unknown:
+        raise SystemExit(f"unknown variants {unknown}: pick from {list(VARIANTS) + list(EXTRA)}")
+    if args.baseline:
+        names = names[:1] + [BASELINE] + names[1:]
     results: dict[str, list[dict]] = {n: [] for n in names}
     for r in range(args.rounds):
         order = names if r % 2 == 0 else names[::-1]  # alternate, and reverse every other round
@@ -271,11 +303,13 @@ def compare(data: Path, args) -> None:
               file=sys.stderr)
     print(f"\n{args.train} train + {args.valid} valid JPEGs (96 px -> {args.size} px), bs {args.bs}, resnet18 "
           f"(random init), default recipe (1 frozen epoch with BatchNorm training + 1 unfrozen), "
-          f"{args.workers} workers, torch threads default ({os.cpu_count()} cores), median of {args.rounds}, "
+          f"{args.workers} workers, torch threads {args.threads or f'default ({os.cpu_count()} cores)'}, "
+          f"median of {args.rounds}, "
           "fresh process per run")
     ours = [r["job_s"] for r in results.get("jupyter_dl %finetune", [])]
     print(f"{'variant':30s} {'whole job':>10s} {'spread':>12s} {'set-up':>8s} {'accuracy':>9s} "
-          f"{'ours/this':>10s} {'paired':>16s}")
+          f"{'ours/this':>10s} {'paired':>16s} {'CPU s':>7s} {'ours/this':>10s}")
+    our_cpu = [r.get("cpu_s", math.nan) for r in results.get("jupyter_dl %finetune", [])]
     for name in names:
         jobs = [r["job_s"] for r in results[name]]
         med = statistics.median(jobs)
@@ -284,7 +318,10 @@ def compare(data: Path, args) -> None:
         ratio = f"{statistics.median(ours) / med:.3f}x" if ours else "-"
         paired = sorted(o / j for o, j in zip(ours, jobs)) if ours else []
         pair_text = f"{paired[0]:.2f}-{paired[-1]:.2f}" if paired else "-"
-        print(f"{name:30s} {med:9.2f}s {spread(jobs):>12s} {setup:7.2f}s {acc:9.3f} {ratio:>10s} {pair_text:>16s}")
+        cpu = statistics.median(r.get("cpu_s", math.nan) for r in results[name])
+        cpu_ratio = f"{statistics.median(our_cpu) / cpu:.3f}x" if our_cpu else "-"
+        print(f"{name:30s} {med:9.2f}s {spread(jobs):>12s} {setup:7.2f}s {acc:9.3f} {ratio:>10s} {pair_text:>16s} "
+              f"{cpu:7.1f} {cpu_ratio:>10s}")
 
 
 # ----------------------------------------------------------------------- profile
@@ -369,7 +406,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="the ImageFolder reference's DataLoader workers")
     parser.add_argument("--workers-jdl", action="store_true",
                         help="pass --workers to jupyter_dl too (default: its own default, the CPU count up to 8)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch.set_num_threads in every variant (default: torch's own, one per core)")
     parser.add_argument("--only", nargs="*", default=None, help="run only these variants (names as printed)")
+    parser.add_argument("--baseline", default=None,
+                        help="a folder holding another jupyter_dl package: its job runs as one more variant")
     parser.add_argument("--profile", action="store_true", help="profile one jupyter_dl job and print the breakdown")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--profile-child", action="store_true", help=argparse.SUPPRESS)
