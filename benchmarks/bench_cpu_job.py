@@ -229,6 +229,19 @@ def run_jupyter_dl(data: Path, args, quiet: bool = False) -> dict:
             "data_wait_s": sum(row.get("data_wait_s") or 0 for row in learn.history)}
 
 
+def run_jupyter_dl_no_saves(data: Path, args) -> dict:
+    """The same job without the run folder's model.jdl / resume.pt (``Learner.fine_tune(checkpoints=False)``)."""
+    t0 = time.perf_counter()
+    import jupyter_dl
+
+    learn = jupyter_dl.finetuning.build_learner(data, "torchvision:resnet18", pretrained=False, size=args.size,
+                                                bs=args.bs)
+    learn.fine_tune(epochs=1, freeze_epochs=1, checkpoints=False)
+    total = time.perf_counter() - t0
+    return {"setup_s": total - sum(row["seconds"] for row in learn.history),
+            "accuracy": learn.history[-1]["accuracy"]}
+
+
 def run_jupyter_dl_quiet(data: Path, args) -> dict:
     return run_jupyter_dl(data, args, quiet=True)
 
@@ -240,6 +253,7 @@ VARIANTS = {
     "compute limit": run_compute_limit,
 }
 EXTRA = {"jupyter_dl quiet": run_jupyter_dl_quiet,  # run with --only "NAME" ...
+         "jupyter_dl without run-folder saves": run_jupyter_dl_no_saves,
          "reference (decoded tensors, fused AdamW)": run_reference_tensors_fused}
 
 
@@ -329,7 +343,8 @@ def profile(data: Path, args) -> None:
     """Run jupyter_dl's job once under cProfile in a fresh process and print where the time goes."""
     spawn_profile = [sys.executable, __file__, "--profile-child", "--data", str(data), "--size", str(args.size),
                      "--bs", str(args.bs), "--train", str(args.train), "--valid", str(args.valid),
-                     "--workers", str(args.workers)] + (["--workers-jdl"] if args.workers_jdl else [])
+                     "--workers", str(args.workers)] + (["--workers-jdl"] if args.workers_jdl else []) + \
+        (["--threads", str(args.threads)] if args.threads else [])
     out = subprocess.run(spawn_profile, capture_output=True, text=True, check=False)
     sys.stdout.write(out.stdout)
     if out.returncode:
@@ -340,9 +355,11 @@ def profile_child(data: Path, args) -> None:
     import cProfile
     import pstats
 
-    import torch  # noqa: F401
+    import torch
     import torchvision  # noqa: F401
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     os.environ["JUPYTER_DL_CACHE"] = tempfile.mkdtemp(prefix="jdl-cpu-job-cache-")
     prof = cProfile.Profile()
     start = time.perf_counter()
