@@ -379,4 +379,3 @@ def test_an_unusable_cache_folder_only_costs_speed(numbered, tmp_path, monkeypat
     with pytest.warns(UserWarning, match="no usable image cache folder"):
         loaders = make_loaders(numbered, size=8, bs=4)
     assert len(list(loaders.train)) == 4
-
