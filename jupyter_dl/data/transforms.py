@@ -3,11 +3,18 @@
 Everything here is a handful of tensor ops on the whole batch (no per-image
 Python), and random numbers come from a seeded generator on the device, so a
 run is reproducible and the host never waits for the device.
+
+On the CPU these ops run with one intra-op thread (:func:`one_cpu_thread`), as torch's DataLoader
+workers run a dataset's transforms. Each op is small (a 32 x 3 x 64 x 64 batch: ~13 ms for all of
+"light" on one thread), so a second thread gains little, and when another process shares the cores
+every parallel op waits for a descheduled thread: measured in ``benchmarks/bench_cpu_job.py`` on 2
+busy vCPUs, "light" took 110-230 ms per batch with torch's 2 threads and 19-42 ms with one.
 """
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import torch
 import torch.nn.functional as F
@@ -20,6 +27,21 @@ MAX_ZOOM = 1.1
 MAX_ROTATE_DEG = 10.0
 MAX_SHIFT = 0.05  # fraction of the image size
 MAX_LIGHTING = 0.1  # brightness and contrast, each +-10%
+
+
+@contextmanager
+def one_cpu_thread() -> Iterator[None]:
+    """torch's intra-op threads set to one for the block, then put back (the setting is per thread
+    with OpenMP, so a training thread elsewhere keeps its own; switching costs well under a microsecond)."""
+    threads = torch.get_num_threads()
+    if threads == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 class BatchTransform:
@@ -48,9 +70,15 @@ class BatchTransform:
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(seed)
 
-    @torch.no_grad()
     def __call__(self, pixels: torch.Tensor) -> torch.Tensor:
         """uint8 0..255 batch -> model input."""
+        if self.device.type == "cpu":  # small ops: one thread (see the module doc)
+            with one_cpu_thread():
+                return self._transform(pixels)
+        return self._transform(pixels)
+
+    @torch.no_grad()
+    def _transform(self, pixels: torch.Tensor) -> torch.Tensor:
         x = pixels.to(self.device, non_blocking=True)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)  # cheaper on uint8 than on float

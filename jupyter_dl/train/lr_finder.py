@@ -24,7 +24,7 @@ from .best_weights import cpu_state_copy
 from .fit_arguments import batch_count
 from .freezing import requires_grad_state, set_requires_grad_state
 from .losslog import LOSS_SMOOTHING
-from .optimizer import build_optimizer
+from .optimizer import build_optimizer, use_fused
 from .stopping import SigintRequestsStop
 from .trainer import Trainer
 
@@ -60,7 +60,7 @@ def lr_find(trainer: Trainer, train, *, start_lr: float = 1e-7, end_lr: float = 
     saved_grad = requires_grad_state(model)
     was_training = model.training
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = build_optimizer(model, [params], trainer.wd, mom=SWEEP_MOMENTUM, fused=trainer.device.type == "cuda")
+    opt = build_optimizer(model, [params], trainer.wd, mom=SWEEP_MOMENTUM, fused=use_fused(trainer.device))
     scaler = torch.amp.GradScaler("cuda") if trainer.precision.use_grad_scaler else None
     trainable = [p for g in opt.optimizer.param_groups for p in g["params"]]
     lrs: list[float] = []

@@ -43,7 +43,7 @@ from .fit_arguments import batch_count, check_schedule, item_count, per_group_lr
 from .losslog import LossLog
 from .memory import larger_peak, read_peak, reset_peak
 from .metrics import check_metrics, compute_metrics
-from .optimizer import LayerGroupOptimizer, build_optimizer
+from .optimizer import LayerGroupOptimizer, build_optimizer, use_fused
 from .schedule import OneCycle, step_pos
 from .seed import seed_everything
 from .stopping import SigintRequestsStop, StopFlag
@@ -135,7 +135,7 @@ class Trainer:
         schedule = OneCycle(tuple(peak_lrs), float(pct_start), float(div), float(div_final),
                             cast("tuple[float, float, float]", tuple(moms)))  # _check_schedule: three of them
         total_steps = epochs * n_batches
-        opt = build_optimizer(self.model, groups, self.wd, mom=moms[0], fused=self.device.type == "cuda")
+        opt = build_optimizer(self.model, groups, self.wd, mom=moms[0], fused=use_fused(self.device))
         scaler = torch.amp.GradScaler("cuda") if self.precision.use_grad_scaler else None
         if resume is not None and resume.optimizer is not None:
             load_optimizer_state(opt.optimizer, resume.optimizer)
