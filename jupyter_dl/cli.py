@@ -62,15 +62,15 @@ def _finetune(words: list[str]):
     args = parse_line(magic, shlex.join(words), "finetune")
     arch, data = split_positionals(args.words, "finetune")
     options = finetune_options(args)
+    if options.get("background"):
+        from .errors import UserInputError
+
+        raise UserInputError("The command line trains in the foreground: leave out --background.")
     from .finetuning.workers import launched_by_torchrun, train_under_torchrun
 
     if launched_by_torchrun():
         learner = train_under_torchrun(data, arch, options)
         return learner if learner.trainer.parallel.is_main else None
-    if options.get("background"):
-        from .errors import UserInputError
-
-        raise UserInputError("The command line trains in the foreground: leave out --background.")
     from .finetuning.api import finetune
 
     return finetune(data, arch=arch, **options)

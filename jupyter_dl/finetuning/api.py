@@ -129,18 +129,13 @@ def _check_devices(data: Any, arch: Any, devices: str | int | None, sync_bn: boo
         if sync_bn:
             raise UserInputError("--sync-bn synchronises BatchNorm over several GPUs: use it with --devices N.")
         return None
-    from .multi_device import shareable_arch, shareable_data
+    from .multi_device import refuse_one_device_options, shareable_arch, shareable_data
 
     plan = parse_devices(devices)
     if sync_bn and plan.kind != "cuda":
         raise UserInputError(f"--sync-bn synchronises BatchNorm over GPUs (NCCL); --devices {devices} trains on the "
                              "CPU: leave out --sync-bn.")
-    for given, why in ((lr == "find", "--lr find runs the LR finder in this kernel: run %lr_find first and pass "
-                                      "its suggestion as --lr"),
-                       (resume is not None, "--resume goes on with a run on one device: leave out --devices"),
-                       (auto_bs, "--auto-bs tries batch sizes on one device: pass --bs (per process) instead")):
-        if given:
-            raise UserInputError(f"{why}.")
+    refuse_one_device_options(lr=lr, resume=resume, auto_bs=auto_bs)
     if options.get("device", "auto") != "auto":
         raise UserInputError(f"--device and --devices both say where to train: give only --devices {devices}.")
     shared = shareable_data(data, options.get("namespace"))

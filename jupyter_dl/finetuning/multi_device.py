@@ -76,6 +76,16 @@ def shareable_data(data: Any, namespace: dict[str, Any] | None) -> str:
                          f"{advice}.")
 
 
+def refuse_one_device_options(*, lr: Any, resume: Any, auto_bs: bool) -> None:
+    """The options that work on one device only, refused in one sentence (in a kernel and under torchrun)."""
+    for given, why in ((lr == "find", "--lr find runs the LR finder on one device: run %lr_find first and pass "
+                                      "its suggestion as --lr"),
+                       (resume is not None, "--resume goes on with a run on one device: leave out --devices"),
+                       (auto_bs, "--auto-bs tries batch sizes on one device: pass --bs (per process) instead")):
+        if given:
+            raise UserInputError(f"{why}.")
+
+
 def shareable_arch(arch: Any, namespace: dict[str, Any] | None = None) -> str | None:
     """ARCH as every process can build it: a model name (or None: the default)."""
     from ..data.sources import lookup_name

@@ -22,7 +22,7 @@ from ..train.distributed.devices import DevicePlan
 from ..train.distributed.launch import FAILED, FINISHED, Place, describe_exception, guard_worker
 from ..train.distributed.ranks import RankGroup, join, leave
 from ..train.distributed.relay import EventForwarder, weights_to_bytes
-from .multi_device import BUILD_OPTIONS, Job, shareable_arch, shareable_data
+from .multi_device import BUILD_OPTIONS, Job, refuse_one_device_options, shareable_arch, shareable_data
 
 
 def run_worker(job: Job, place: Place, queue: Any, stop_code: Any) -> str:
@@ -147,14 +147,7 @@ def train_under_torchrun(data: Any, arch: Any, options: dict[str, Any]) -> Any:
     Returns the learner (rank 0's holds the best weights, as after ``%finetune``).
     """
     options = dict(options)
-    for given, why in ((options.get("lr") == "find", "--lr find is not for a multi-process run: run %lr_find "
-                                                      "(or a one-process run) first and pass --lr"),
-                       (options.get("resume") is not None, "--resume goes on with a run on one device"),
-                       (options.get("auto_bs"), "--auto-bs tries batch sizes on one device: pass --bs"),
-                       (options.get("background"), "the command line trains in the foreground: leave out "
-                                                   "--background")):
-        if given:
-            raise UserInputError(f"{why}.")
+    refuse_one_device_options(lr=options.get("lr"), resume=options.get("resume"), auto_bs=bool(options.get("auto_bs")))
     import torch
 
     devices = str(options.get("devices") or "")

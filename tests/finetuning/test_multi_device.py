@@ -186,7 +186,7 @@ def test_data_only_this_kernel_has_is_refused_before_anything_starts(shell, data
     ("sample --devices cpu:0", "--devices cpu:0 asks for no process at all"),
     ("tiny sample --devices cpu:2", "cannot see a TinyNet object in this notebook: pass a timm or torchvision model "
                                     "name"),
-    ("sample --devices cpu:2 --lr find", "--lr find runs the LR finder in this kernel: run %lr_find first"),
+    ("sample --devices cpu:2 --lr find", "--lr find runs the LR finder on one device: run %lr_find first"),
     ("sample --devices cpu:2 --auto-bs", "--auto-bs tries batch sizes on one device: pass --bs"),
     ("sample --devices cpu:2 --device cpu", "--device and --devices both say where to train: give only --devices"),
     ("sample --sync-bn", "--sync-bn synchronises BatchNorm over several GPUs: use it with --devices N."),
