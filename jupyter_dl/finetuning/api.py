@@ -13,7 +13,7 @@ from typing import Any
 
 from ..checks import check_count
 from ..errors import UserInputError
-from ..train.distributed.devices import parse_devices
+from ..train.distributed.devices import DevicePlan, parse_devices
 from .build import assemble_learner
 from .target import Target
 
@@ -72,7 +72,8 @@ def finetune(data: Any, arch: Any = None, *, epochs: int = 1, freeze_epochs: int
     if isinstance(lr, (int, float)) and lr <= 0:
         raise UserInputError(f"lr must be positive, not {lr!r}.")
     namespace = options.get("namespace")
-    shared = _check_devices(data, arch, devices, sync_bn, lr=lr, resume=resume, auto_bs=auto_bs, options=options)
+    device_plan, shared = _check_devices(data, arch, devices, sync_bn, lr=lr, resume=resume, auto_bs=auto_bs,
+                                         options=options)
     target = Target(namespace, options.get("learner_name", "learn")) if namespace is not None else None
     if resume is not None:
         from .resume import prepare_resume
@@ -82,13 +83,13 @@ def finetune(data: Any, arch: Any = None, *, epochs: int = 1, freeze_epochs: int
         learner, resumed, plan = prepare_resume(resume, data, arch, given=given, options={**options, "quiet": quiet})
     else:
         learner = assemble_learner(data, arch, quiet=quiet, **options)
-    if devices is not None:
+    if device_plan is not None:
         from .multi_device import BUILD_OPTIONS
 
-        learner.devices, learner.shared_data, learner.sync_bn = parse_devices(devices), shared, sync_bn
+        learner.devices, learner.shared_data, learner.sync_bn = device_plan, shared, sync_bn
         learner.shared_options = {k: v for k, v in options.items() if k in BUILD_OPTIONS}
-        learner.config["devices"] = str(learner.devices)
-        learner.config["device"] = learner.devices.describe()  # what the summary names: "2 GPUs", not the kernel's
+        learner.config["devices"] = str(device_plan)
+        learner.config["device"] = device_plan.describe()  # what the summary names: "2 GPUs", not the kernel's device
     if target is not None:
         learner.keep_in(target)
     epochs_before = len(learner.history)
@@ -119,8 +120,9 @@ def finetune(data: Any, arch: Any = None, *, epochs: int = 1, freeze_epochs: int
 
 
 def _check_devices(data: Any, arch: Any, devices: str | int | None, sync_bn: bool, *, lr: Any, resume: Any,
-                   auto_bs: bool, options: dict[str, Any]) -> str | None:
-    """Check ``devices`` and what goes with it before any data is read; the data as the workers open it.
+                   auto_bs: bool, options: dict[str, Any]) -> tuple[DevicePlan | None, str | None]:
+    """Check ``devices`` and what goes with it before any data is read: (the plan, the data as the workers
+    open it); (None, None) without ``devices``.
 
     The kernel's own learner (whose cache the workers read) stays on the CPU, or the first GPU
     when this kernel already uses CUDA: launching never initialises CUDA in the kernel.
@@ -128,7 +130,7 @@ def _check_devices(data: Any, arch: Any, devices: str | int | None, sync_bn: boo
     if devices is None:
         if sync_bn:
             raise UserInputError("--sync-bn synchronises BatchNorm over several GPUs: use it with --devices N.")
-        return None
+        return None, None
     from .multi_device import refuse_one_device_options, shareable_arch, shareable_data
 
     plan = parse_devices(devices)
@@ -143,7 +145,7 @@ def _check_devices(data: Any, arch: Any, devices: str | int | None, sync_bn: boo
     import torch
 
     options["device"] = "cuda:0" if plan.kind == "cuda" and torch.cuda.is_initialized() else "cpu"
-    return shared
+    return plan, shared
 
 
 def _train(learner: Any, *, epochs: int, freeze_epochs: int, lr: float | str | None, quiet: bool, train_bn: bool,
