@@ -19,7 +19,7 @@ import torch
 
 from ..errors import UserInputError
 from ..train.distributed.devices import DevicePlan
-from ..train.distributed.launch import FAILED, FINISHED, Place, describe_exception, guard_worker
+from ..train.distributed.launch import FAILED, FINISHED, Place, describe_exception, guard_worker, send_last
 from ..train.distributed.ranks import RankGroup, join, leave
 from ..train.distributed.relay import EventForwarder, weights_to_bytes
 from .multi_device import BUILD_OPTIONS, Job, refuse_one_device_options, shareable_arch, shareable_data
@@ -46,7 +46,7 @@ def run_worker(job: Job, place: Place, queue: Any, stop_code: Any) -> str:
         fingerprints = group.fingerprints(learner.model)  # DDP keeps the ranks equal: checked, not assumed
         if forwarder is not None:
             forwarder.flush()
-            queue.put((FINISHED, status, weights_to_bytes(learner.model.state_dict()), fingerprints))
+            send_last(queue, (FINISHED, status, weights_to_bytes(learner.model.state_dict()), fingerprints))
         return status
     except BaseException as exc:
         queue.put((FAILED, place.rank, describe_exception(exc)))

@@ -1,5 +1,5 @@
 """Worker entry points for tests of the process layer (spawned processes import them from here)."""
-from jupyter_dl.train.distributed.launch import FAILED, describe_exception, guard_worker
+from jupyter_dl.train.distributed.launch import FAILED, describe_exception, guard_worker, send_last
 from jupyter_dl.train.distributed.ranks import join, leave
 
 
@@ -19,3 +19,10 @@ def raise_on_rank_1(job, place, queue, stop_code):
         raise
     finally:
         leave()
+
+
+def send_big_and_return(job, place, queue, stop_code):
+    """Rank 0 sends a message much larger than a pipe holds (as a model's weights), then returns."""
+    if place.rank == 0:
+        send_last(queue, ("finished", "finished", b"w" * job["bytes"], []))
+    return "done"

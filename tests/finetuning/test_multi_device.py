@@ -115,6 +115,37 @@ def test_a_worker_that_raises_ends_the_job_with_its_message_and_leaves_no_proces
                                for pid in pids), 10, "both workers to be gone")
 
 
+@multi_process
+def test_a_last_message_larger_than_a_pipe_reaches_the_kernel_and_nothing_hangs():
+    """Found with resnet18 (45 MB of weights): once every rank had returned, the launcher waited for the
+    processes to exit, and rank 0's exit for the kernel to read its weights. Here the kernel reads
+    nothing for the first seconds, so every rank returns first unless rank 0 waits for its hand-over."""
+    import threading
+
+    from distributed_workers import send_big_and_return
+
+    group = WorkerGroup(send_big_and_return, {"bytes": 50_000_000}, 2)
+    received: list = []
+
+    def kernel_side():
+        started = time.monotonic()
+        while not group.poll():
+            if time.monotonic() - started > 3:
+                received.extend(group.messages(timeout=0.05))
+            else:
+                time.sleep(0.05)
+        received.extend(group.messages(timeout=0.5))
+
+    side = threading.Thread(target=kernel_side, daemon=True)
+    side.start()
+    side.join(60)
+    hung = side.is_alive()
+    group.close()
+    assert not hung, "the launcher and rank 0 waited for each other"
+    assert not group.failed
+    assert [len(m[2]) for m in received if m[0] == "finished"] == [50_000_000]
+
+
 SCRIPT = textwrap.dedent("""
     import jupyter_dl
 

@@ -206,6 +206,18 @@ def run_named(entrypoint: str | Callable[..., Any], *args: Any) -> Any:
     return getattr(importlib.import_module(module), function)(*args)
 
 
+def send_last(queue: Any, message: tuple) -> None:
+    """In a worker: send its last message and wait until it is handed over, before the worker returns.
+
+    Once every rank has returned, start_processes stops reading anything but the return values and
+    waits for the processes to exit, while an exiting process waits for its queue to flush; a message
+    larger than the pipe holds (a model's weights) would leave both waiting for ever.
+    """
+    queue.put(message)
+    queue.close()
+    queue.join_thread()
+
+
 def guard_worker(parent_pid: int, interval: float = 0.5) -> None:
     """In a worker: end this process as soon as the kernel that started it is gone (no orphans)."""
     def watch() -> None:
